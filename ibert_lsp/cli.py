@@ -16,7 +16,8 @@ from ibert_lsp import __version__
 from ibert_lsp.errors import IbertError
 
 COMMAND_MODULES = (
-    "ibert_lsp.commands.translate",  # to-sql, from-sql
+    "ibert_lsp.commands.translate",  # to-sql
+    "ibert_lsp.commands.from_sql",  # from-sql
     "ibert_lsp.commands.tasks",  # complete, fix, qa, doc
     "ibert_lsp.commands.model",  # model build|info, eval
     "ibert_lsp.commands.demo",  # demo

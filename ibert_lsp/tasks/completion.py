@@ -1,0 +1,665 @@
+"""Code completion: Ibis members and columns (deterministic), then model continuations (checked).
+
+The deterministic engine evaluates the receiver before the cursor's `.` through the gate (so it
+knows that `events.filter(...)` is a Table with columns `user_id`, `amount`) and lists the real
+members of the real Ibis object with their signatures and docstrings; columns come first.
+Anything that is not an Ibis expression falls back to jedi. Model continuations come after,
+and only those whose statement still evaluates through the gate are kept.
+
+Positions are LSP-style: 0-based line, 0-based character.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import re
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from ibert_lsp.schema.types import Schemas
+
+# Methods whose positional arguments are column names (strings) or column expressions.
+STRING_COLUMN_METHODS = {
+    "select", "group_by", "order_by", "drop", "distinct", "rename", "unpack", "relocate",
+    "dropna", "fill_null", "drop_null", "pivot_longer", "pivot_wider", "join", "left_join",
+    "inner_join", "outer_join", "semi_join", "anti_join", "asof_join", "cross_join", "sample",
+    "__getitem__",
+}
+EXPR_COLUMN_METHODS = {"filter", "mutate", "agg", "aggregate", "having", "order_by", "select"}
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Candidate:
+    """One completion: `insert_text` replaces the identifier prefix before the cursor."""
+
+    label: str
+    insert_text: str
+    kind: str  # column | method | attribute | function | module | class | table | variable |
+    #            keyword | snippet | model
+    detail: str = ""
+    documentation: str = ""
+    source: str = "ibis"  # schema | ibis | jedi | document | model
+    rank: int = 0  # lower first
+    replace_start: int | None = None  # character where the replaced prefix starts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label, "insert_text": self.insert_text, "kind": self.kind,
+            "detail": self.detail, "documentation": self.documentation, "source": self.source,
+        }
+
+
+@dataclass
+class Context:
+    """What the cursor is on."""
+
+    kind: str  # member | argument | identifier | string_argument | none
+    prefix: str  # identifier typed so far
+    receiver: str | None = None  # source text before the '.'
+    callee: str | None = None  # for arguments: `events.select`
+    quote: str | None = None
+    offset: int = 0
+    replace_start: int = 0  # character on the line
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- scanning the text before cursor
+
+_OPEN = {")": "(", "]": "[", "}": "{"}
+
+
+def _skip_string_back(text: str, i: int) -> int:
+    """`text[i]` is a closing quote: index before the matching opening quote (or -1)."""
+    q = text[i]
+    j = i - 1
+    while j >= 0:
+        if text[j] == q and (j == 0 or text[j - 1] != "\\"):
+            j -= 1
+            # string prefixes f/r/b
+            while j >= 0 and text[j] in "rbfRBFuU":
+                j -= 1
+            return j
+        j -= 1
+    return -1
+
+
+def receiver_before(text: str, end: int) -> str | None:
+    """The primary expression ending at `text[end-1]` (a dotted chain with calls/subscripts)."""
+    i = end - 1
+    after_dot = True  # whitespace is allowed before a '.' continuation
+    start = end
+    while i >= 0:
+        ch = text[i]
+        if ch in ")]}":
+            depth = 0
+            while i >= 0:
+                c = text[i]
+                if c in "\"'":
+                    i = _skip_string_back(text, i)
+                    continue
+                if c in ")]}":
+                    depth += 1
+                elif c in "([{":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i -= 1
+            if i < 0:
+                return None
+            start = i
+            i -= 1
+            after_dot = False
+            continue
+        if ch in "\"'":
+            j = _skip_string_back(text, i)
+            start = j + 1
+            i = j
+            after_dot = False
+            continue
+        if ch.isalnum() or ch == "_":
+            j = i
+            while j >= 0 and (text[j].isalnum() or text[j] == "_"):
+                j -= 1
+            start = j + 1
+            i = j
+            after_dot = False
+            continue
+        if ch == ".":
+            start = i
+            i -= 1
+            after_dot = True
+            continue
+        if ch in " \t\n\\" and after_dot:
+            # allow `x\n    .method` only inside brackets: caller passes bracketed text
+            i -= 1
+            continue
+        break
+    rec = text[start:end].strip()
+    if not rec or rec.startswith("."):
+        return None
+    return rec
+
+
+def _innermost_open_paren(text: str) -> int | None:
+    """Index of the innermost unclosed '(' in `text` (strings and comments skipped)."""
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            nl = text.find("\n", i)
+            i = n if nl == -1 else nl
+            continue
+        if c in "\"'":
+            triple = text[i:i + 3] == c * 3
+            q = c * 3 if triple else c
+            j = text.find(q, i + len(q))
+            while j != -1 and not triple and text[j - 1] == "\\":
+                j = text.find(q, j + 1)
+            if j == -1:
+                return stack[-1] if stack else None
+            i = j + len(q)
+            continue
+        if c in "([{":
+            stack.append(i if c == "(" else -1)
+        elif c in ")]}":
+            if stack:
+                stack.pop()
+        i += 1
+    while stack and stack[-1] == -1:
+        stack.pop()
+    return stack[-1] if stack else None
+
+
+def _statement_start(lines: list[str], line: int) -> int:
+    """Offset-free: first line (0-based) of the logical statement holding `line` (cheap scan)."""
+    depth = 0
+    i = line
+    # walk back while the previous lines leave brackets open
+    text = "\n".join(lines[max(0, line - 60): line])
+    opens = 0
+    for c in re.sub(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)", "", text):
+        if c in "([{":
+            opens += 1
+        elif c in ")]}":
+            opens -= 1
+    if opens <= 0:
+        return line
+    # find the line where the unclosed bracket was opened
+    chunk = lines[max(0, line - 60): line]
+    depth = 0
+    for k in range(len(chunk) - 1, -1, -1):
+        for c in reversed(re.sub(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)", "", chunk[k])):
+            if c in ")]}":
+                depth += 1
+            elif c in "([{":
+                depth -= 1
+        if depth < 0:
+            i = max(0, line - 60) + k
+            depth = 0
+            # continue: this line may itself continue an outer bracket
+    return i
+
+
+def context_at(code: str, line: int, character: int) -> Context:
+    lines = code.split("\n")
+    if line >= len(lines):
+        return Context("none", "")
+    cur = lines[line]
+    character = min(character, len(cur))
+    first = _statement_start(lines, line)
+    stmt_text = "\n".join(lines[first:line] + [cur[:character]])
+    m = _IDENT.search(cur[:character])
+    prefix = m.group(0) if m else ""
+    before = stmt_text[: len(stmt_text) - len(prefix)]
+    rstart = character - len(prefix)
+    # Inside a string literal that is an argument: column names
+    qm = re.search(r"([\"'])([A-Za-z0-9_]*)$", cur[:character])
+    if qm and cur[:character].count(qm.group(1)) % 2 == 1:
+        head = stmt_text[: len(stmt_text) - len(qm.group(0))]
+        p = _innermost_open_paren(head)
+        if p is not None and head[p + 1:].strip() == "" or (p is not None and head.rstrip().endswith((",", "("))):
+            callee = receiver_before(head, p) if p is not None else None
+            if callee:
+                return Context("string_argument", qm.group(2), callee=callee, quote=qm.group(1),
+                               replace_start=character - len(qm.group(2)))
+        if head.rstrip().endswith("["):
+            rec = receiver_before(head.rstrip(), len(head.rstrip()) - 1)
+            if rec:
+                return Context("string_argument", qm.group(2), callee=rec + ".__getitem__",
+                               quote=qm.group(1), replace_start=character - len(qm.group(2)))
+        return Context("none", "")
+    stripped = before.rstrip(" \t")
+    if stripped.endswith(".") and not stripped.endswith(".."):
+        dot = len(stripped) - 1
+        inside = _innermost_open_paren(stripped[:dot]) is not None or first != line
+        text = stripped[:dot]
+        if not inside:
+            text = text.split("\n")[-1]
+        rec = receiver_before(text, len(text))
+        if rec and not re.fullmatch(r"\d+", rec):
+            return Context("member", prefix, receiver=rec, replace_start=rstart)
+        return Context("none", prefix)
+    p = _innermost_open_paren(before)
+    if p is not None:
+        callee = receiver_before(before, p)
+        tail = before[p + 1:]
+        if callee and (tail.strip() == "" or tail.rstrip().endswith(",")) or (
+            callee and re.search(r"[(,=]\s*$", before)
+        ):
+            return Context("argument", prefix, callee=callee, replace_start=rstart)
+    return Context("identifier", prefix, replace_start=rstart)
+
+
+# ---------------------------------------------------------------- members of real Ibis objects
+
+
+def _first_paragraph(doc: str | None) -> str:
+    if not doc:
+        return ""
+    doc = inspect.cleandoc(doc)
+    return doc.split("\n\n")[0].strip()
+
+
+def _signature(obj: Any, name: str) -> str:
+    try:
+        return f"{name}{inspect.signature(obj)}"
+    except (TypeError, ValueError):
+        return name
+
+
+def _kind_of(obj: Any) -> str:
+    if inspect.ismodule(obj):
+        return "module"
+    if inspect.isclass(obj):
+        return "class"
+    if isinstance(obj, property):
+        return "attribute"
+    if callable(obj):
+        return "method"
+    return "attribute"
+
+
+@functools.lru_cache(maxsize=256)
+def class_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
+    """Public members of an Ibis class: (name, kind, signature, first docstring paragraph)."""
+    out = []
+    for name in sorted(dir(cls)):
+        if name.startswith("_"):
+            continue
+        try:
+            obj = inspect.getattr_static(cls, name)
+        except AttributeError:
+            continue
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+        kind = _kind_of(obj)
+        target = obj.fget if isinstance(obj, property) else obj
+        sig = _signature(target, name) if kind == "method" else name
+        out.append((name, kind, sig, _first_paragraph(getattr(target, "__doc__", None))))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def module_members(modname: str) -> tuple[tuple[str, str, str, str], ...]:
+    import importlib
+
+    mod = importlib.import_module(modname)
+    names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+    out = []
+    for name in sorted(set(names)):
+        obj = getattr(mod, name, None)
+        if obj is None:
+            continue
+        kind = "function" if inspect.isfunction(obj) or inspect.isbuiltin(obj) else _kind_of(obj)
+        sig = _signature(obj, name) if kind in ("function", "method") else name
+        out.append((name, kind, sig, _first_paragraph(getattr(obj, "__doc__", None))))
+    return tuple(out)
+
+
+def full_doc(qualname: str) -> str:
+    """Full docstring of `ibis.expr.types.Table.filter`-style names (for resolve/hover)."""
+    import importlib
+
+    parts = qualname.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except Exception:
+            continue
+        for p in parts[i:]:
+            obj = getattr(obj, p, None)
+            if obj is None:
+                return ""
+        return inspect.cleandoc(getattr(obj, "__doc__", "") or "")
+    return ""
+
+
+# ---------------------------------------------------------------- evaluating the receiver
+
+
+def evaluate_receiver(text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
+    """The Ibis object `text` denotes (through the gate), the `ibis` module, or None."""
+    text = text.strip()
+    if text == "ibis":
+        import ibis
+
+        return ibis
+    if text == "_":
+        return None
+    try:
+        from ibert_lsp.validate import safe_eval
+        from ibert_lsp.validate.errors import GateError
+    except ImportError:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return safe_eval.evaluate("(" + text + ")", schemas, tables=dict(env) or None)
+    except GateError:
+        return None
+    except Exception:
+        return None
+
+
+def _table_columns(obj: Any) -> list[tuple[str, str]]:
+    import ibis.expr.types as ir
+
+    if isinstance(obj, ir.Table):
+        return [(c, str(t)) for c, t in obj.schema().items()]
+    if hasattr(obj, "table") and obj.__class__.__name__ == "GroupedTable":
+        try:
+            return [(c, str(t)) for c, t in obj.table.to_expr().schema().items()]
+        except Exception:
+            return []
+    return []
+
+
+def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
+    """For `_`: the table the innermost enclosing method call applies to."""
+    p = _innermost_open_paren(ctx_text)
+    while p is not None:
+        callee = receiver_before(ctx_text, p)
+        if callee and "." in callee:
+            rec = callee.rsplit(".", 1)[0]
+            obj = evaluate_receiver(rec, schemas, env)
+            if _table_columns(obj):
+                return obj
+        p = _innermost_open_paren(ctx_text[:p])
+    return None
+
+
+def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
+    import ibis
+
+    out: list[Candidate] = []
+    for col, typ in _table_columns(obj):
+        if col.isidentifier():
+            out.append(Candidate(col, col, "column", typ, f"column `{col}`: {typ}", "schema", 0,
+                                 rstart))
+    if obj is ibis:
+        members = module_members("ibis")
+        owner = "ibis"
+    else:
+        members = class_members(type(obj))
+        owner = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    for name, kind, sig, doc in members:
+        if any(c.label == name for c in out[:200]) and kind != "method":
+            continue
+        out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
+        out[-1].__dict__["qualname"] = f"{owner}.{name}"
+    return _filter(out, prefix)
+
+
+def _filter(cands: list[Candidate], prefix: str) -> list[Candidate]:
+    if not prefix:
+        return cands
+    low = prefix.lower()
+    return [c for c in cands if c.label.lower().startswith(low)] or [
+        c for c in cands if low in c.label.lower()
+    ]
+
+
+def _document_names(code: str) -> set[str]:
+    return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", code, re.M)) | set(
+        re.findall(r"^\s*def\s+([A-Za-z_]\w*)", code, re.M)
+    ) | set(re.findall(r"^\s*(?:from\s+\S+\s+)?import\s+([A-Za-z_]\w*)", code, re.M))
+
+
+def jedi_candidates(code: str, line: int, character: int, path: str | None = None,
+                    limit: int = 200) -> list[Candidate]:
+    import jedi
+
+    try:
+        comps = jedi.Script(code, path=path).complete(line + 1, character)
+    except Exception:
+        return []
+    out = []
+    for c in comps[:limit]:
+        kind = {"function": "function", "module": "module", "class": "class",
+                "instance": "variable", "keyword": "keyword", "param": "variable",
+                "property": "attribute", "statement": "variable"}.get(c.type, "attribute")
+        start = character - len(c.name) + len(c.complete or "")
+        out.append(Candidate(c.name, c.name, kind, c.type, "", "jedi", 3, start))
+    return out
+
+
+# ---------------------------------------------------------------- the task
+
+
+def complete(
+    code: str,
+    line: int,
+    character: int,
+    schemas: Schemas,
+    *,
+    env: dict[str, Any] | None = None,
+    generator: Any = None,
+    n_model: int = 3,
+    max_new_tokens: int = 48,
+    deadline_s: float | None = None,
+    cancel: threading.Event | None = None,
+    path: str | None = None,
+    use_jedi: bool = True,
+) -> list[Candidate]:
+    """Completions at (line, character), best first: columns, Ibis members, names, model.
+
+    `env` maps variables to Ibis expressions (from `analysis.analyze(...).env_before(line)`);
+    without it the document is analysed here.
+    """
+    if env is None:
+        from ibert_lsp.tasks.analysis import analyze
+
+        an = analyze(code, schemas)
+        schemas = {**an.schemas}
+        env = an.env_before(line)
+    ctx = context_at(code, line, character)
+    out: list[Candidate] = []
+    if ctx.kind == "member":
+        if ctx.receiver == "_":
+            lines = code.split("\n")
+            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
+            obj = _scope_table(text, schemas, env)
+        else:
+            obj = evaluate_receiver(ctx.receiver or "", schemas, env)
+        if obj is not None:
+            out = member_candidates(obj, ctx.prefix, ctx.replace_start)
+            if ctx.receiver == "_":
+                out = [c for c in out if c.kind == "column"] + [
+                    c for c in out if c.kind != "column"
+                ]
+        elif use_jedi:
+            out = jedi_candidates(code, line, character, path)
+    elif ctx.kind in ("argument", "string_argument"):
+        callee = ctx.callee or ""
+        rec, _, method = callee.rpartition(".")
+        obj = evaluate_receiver(rec, schemas, env) if rec else None
+        cols = _table_columns(obj)
+        if ctx.kind == "string_argument":
+            out = [Candidate(c, c, "column", t, f"column `{c}`: {t}", "schema", 0,
+                             ctx.replace_start) for c, t in cols]
+            out = _filter(out, ctx.prefix)
+        else:
+            if cols:
+                for c, t in cols:
+                    if method in STRING_COLUMN_METHODS:
+                        out.append(Candidate(f'"{c}"', f'"{c}"', "column", t,
+                                             f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
+                    if method in EXPR_COLUMN_METHODS and c.isidentifier() and _IDENT.match(rec):
+                        out.append(Candidate(f"{rec}.{c}", f"{rec}.{c}", "column", t,
+                                             f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
+                    if method in EXPR_COLUMN_METHODS and c.isidentifier():
+                        out.append(Candidate(f"_.{c}", f"_.{c}", "column", t,
+                                             f"column `{c}` (deferred): {t}", "schema", 1,
+                                             ctx.replace_start))
+            out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
+            out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
+    elif ctx.kind == "identifier" and ctx.prefix:
+        out = _names(code, ctx.prefix, env, schemas, ctx.replace_start)
+        if use_jedi and len(out) < 5:
+            seen = {c.label for c in out}
+            out += [c for c in jedi_candidates(code, line, character, path) if c.label not in seen]
+    if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
+        seen = {c.insert_text for c in out}
+        for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,
+                                  max_new_tokens=max_new_tokens, deadline_s=deadline_s,
+                                  cancel=cancel):
+            full = ctx.prefix + text
+            if full in seen or not text.strip():
+                continue
+            seen.add(full)
+            out.append(Candidate(full.split("\n")[0][:60], full, "model", "ibert model",
+                                 "Suggested by the local model; checked against the schemas.",
+                                 "model", 5, ctx.replace_start))
+    return out
+
+
+def _names(code: str, prefix: str, env: dict[str, Any], schemas: Schemas,
+           rstart: int) -> list[Candidate]:
+    import ibis.expr.types as ir
+
+    out = []
+    for name in sorted(set(env) | set(schemas)):
+        obj = env.get(name)
+        kind = "table" if name in schemas or isinstance(obj, ir.Table) else "variable"
+        detail = type(obj).__name__ if obj is not None else "table"
+        out.append(Candidate(name, name, kind, detail, "", "document", 1, rstart))
+    seen = {c.label for c in out}
+    for name in sorted(_document_names(code) - seen):
+        out.append(Candidate(name, name, "variable", "", "", "document", 2, rstart))
+    for kw in ("ibis", "_"):
+        if kw not in seen and re.search(rf"\bimport\b.*\b{re.escape(kw)}\b", code):
+            out.append(Candidate(kw, kw, "module" if kw == "ibis" else "variable", "", "",
+                                 "document", 2, rstart))
+    out += [Candidate(k, k, "keyword", "", "", "document", 4, rstart)
+            for k in keyword.kwlist]
+    return [c for c in _filter(out, prefix) if c.label != prefix]
+
+
+# ---------------------------------------------------------------- model continuations
+
+
+def _offset(code: str, line: int, character: int) -> int:
+    lines = code.split("\n")
+    return sum(len(x) + 1 for x in lines[:line]) + min(character, len(lines[line]))
+
+
+def statement_checks(code: str, line: int, schemas: Schemas, env: dict[str, Any]) -> bool:
+    """Does the statement of `code` covering 0-based `line` parse and evaluate through the gate?"""
+    import ast
+
+    from ibert_lsp.tasks.analysis import _segment
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    lines = code.split("\n")
+    for st in ast.walk(tree):
+        if not isinstance(st, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)):
+            continue
+        if not (st.lineno - 1 <= line <= st.end_lineno - 1):
+            continue
+        value = getattr(st, "value", None)
+        if value is None:
+            return False
+        seg = _segment(lines, value)
+        if seg is None:
+            return False
+        try:
+            from ibert_lsp.validate import safe_eval
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                safe_eval.evaluate("(" + seg + ")", schemas, tables=dict(env) or None)
+            return True
+        except Exception:
+            return False
+    return False
+
+
+def continuations(
+    code: str,
+    line: int,
+    character: int,
+    schemas: Schemas,
+    generator: Any,
+    *,
+    env: dict[str, Any] | None = None,
+    n: int = 3,
+    max_new_tokens: int = 48,
+    deadline_s: float | None = None,
+    cancel: threading.Event | None = None,
+    multiline: bool | None = None,
+) -> list[str]:
+    """Model continuations at the cursor (fill-in-the-middle), kept only when the completed
+    statement evaluates through the gate; best (model order) first, de-duplicated."""
+    from ibert_lsp.tasks import prompts
+
+    off = _offset(code, line, character)
+    prefix, suffix = code[:off], code[off:]
+    if env is None:
+        from ibert_lsp.tasks.analysis import analyze
+
+        env = analyze(code, schemas).env_before(line)
+    lines = code.split("\n")
+    rest_of_line = lines[line][character:] if line < len(lines) else ""
+    if multiline is None:
+        multiline = not rest_of_line.strip()
+    prompt = prompts.build_prompt(
+        "code_completion", {"prefix": prefix, "suffix": suffix},
+        {"tables": {k: dict(v) for k, v in schemas.items()}},
+    )
+    stop = tuple(prompts.STOP["code_completion"]) + (() if multiline else ("\n",))
+    t0 = time.monotonic()
+    try:
+        raw = generator.generate(prompt, n=n, max_new_tokens=max_new_tokens, stop=stop,
+                                 deadline_s=deadline_s, cancel=cancel)
+    except Exception:
+        return []
+    out: list[str] = []
+    for text in raw:
+        if cancel is not None and cancel.is_set():
+            break
+        text = prompts.parse_output("code_completion", text)
+        text = text.rstrip()
+        if not multiline:
+            text = text.split("\n")[0]
+        # drop text the suffix already holds
+        if rest_of_line.strip() and text.endswith(rest_of_line.strip()):
+            text = text[: -len(rest_of_line.strip())]
+        if not text.strip() or text in out:
+            continue
+        new_code = prefix + text + suffix
+        if statement_checks(new_code, line, schemas, env):
+            out.append(text)
+        if deadline_s is not None and time.monotonic() - t0 > deadline_s * 2:
+            break
+    return out

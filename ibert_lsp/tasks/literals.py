@@ -1,0 +1,177 @@
+"""Literal masking for the translation tasks (SQL -> Ibis, Ibis -> SQL).
+
+A tiny model learns translations far better when the literals are replaced by placeholders
+(`<L0>`, `<L1>`, ...) in both the source and the target, and put back afterwards (DESIGN.md,
+"Pitfalls measured"). This module finds the literals of SQL text (regex over quoted strings and
+numbers) and of Python/Ibis code (the `tokenize` module), masks them consistently, and restores
+them into either language with that language's quoting.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+PLACEHOLDER = re.compile(r"<L(\d+)>")
+MAX_LITERALS = 16
+
+# SQL: '...' strings ('' escapes a quote) and bare numbers not glued to identifiers.
+_SQL_TOKEN = re.compile(
+    r"(?P<str>'(?:[^']|'')*')"
+    r"|(?P<ident>\"(?:[^\"]|\"\")*\")"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_$]*)"
+    r"|(?P<num>(?<![\w.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w]))"
+)
+
+
+@dataclass
+class Literals:
+    """The placeholder -> value mapping of one example (values are Python str/int/float)."""
+
+    values: list = field(default_factory=list)
+
+    def placeholder(self, value) -> str | None:
+        for i, v in enumerate(self.values):
+            if type(v) is type(value) and v == value:
+                return f"<L{i}>"
+        if len(self.values) >= MAX_LITERALS:
+            return None
+        self.values.append(value)
+        return f"<L{len(self.values) - 1}>"
+
+    def find(self, value) -> str | None:
+        for i, v in enumerate(self.values):
+            if type(v) is type(value) and v == value:
+                return f"<L{i}>"
+            # 10 in SQL may be 10.0 in the code and the other way round
+            if isinstance(v, (int, float)) and isinstance(value, (int, float)) and v == value:
+                return f"<L{i}>"
+        return None
+
+    def to_dict(self) -> dict:
+        return {f"<L{i}>": v for i, v in enumerate(self.values)}
+
+
+def _num(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def sql_literals(sql: str) -> list[tuple[int, int, object]]:
+    """(start, end, value) of each string/number literal in SQL text."""
+    out = []
+    for m in _SQL_TOKEN.finditer(sql):
+        if m.group("str") is not None:
+            out.append((m.start(), m.end(), m.group("str")[1:-1].replace("''", "'")))
+        elif m.group("num") is not None:
+            v = _num(m.group("num"))
+            if v is not None:
+                out.append((m.start(), m.end(), v))
+    return out
+
+
+def _line_offsets(code: str) -> list[int]:
+    offs = [0]
+    for line in code.splitlines(keepends=True):
+        offs.append(offs[-1] + len(line))
+    return offs
+
+
+def code_literals(code: str) -> list[tuple[int, int, object]]:
+    """(start, end, value) of each plain string/number literal in Python code (no f-strings)."""
+    out = []
+    offs = _line_offsets(code)
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return out
+    for tok in toks:
+        if tok.type not in (tokenize.STRING, tokenize.NUMBER):
+            continue
+        text = tok.string
+        if tok.type == tokenize.STRING:
+            prefix = re.match(r"^[A-Za-z]*", text).group(0).lower()
+            if prefix not in ("", "u") or text.startswith(('"""', "'''")):
+                continue
+            body = text[len(prefix):]
+            try:
+                import ast
+
+                value = ast.literal_eval(body)
+            except Exception:
+                continue
+            if not isinstance(value, str):
+                continue
+        else:
+            value = _num(text.replace("_", ""))
+            if value is None:
+                continue
+        start = offs[tok.start[0] - 1] + tok.start[1]
+        end = offs[tok.end[0] - 1] + tok.end[1]
+        out.append((start, end, value))
+    return out
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
+    parts, pos = [], 0
+    for start, end, rep in sorted(spans):
+        parts.append(text[pos:start])
+        parts.append(rep)
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def mask_source(text: str, language: str, lits: Literals | None = None) -> tuple[str, Literals]:
+    """Replace every literal of the source by a new placeholder (same value, same placeholder)."""
+    lits = lits if lits is not None else Literals()
+    found = sql_literals(text) if language == "sql" else code_literals(text)
+    spans = []
+    for start, end, value in found:
+        ph = lits.placeholder(value)
+        if ph is not None:
+            spans.append((start, end, ph))
+    return _replace(text, spans), lits
+
+
+def mask_target(text: str, language: str, lits: Literals) -> str:
+    """Replace the target's literals that also occur in the source by their placeholders."""
+    found = sql_literals(text) if language == "sql" else code_literals(text)
+    spans = []
+    for start, end, value in found:
+        ph = lits.find(value)
+        if ph is not None:
+            spans.append((start, end, ph))
+    return _replace(text, spans)
+
+
+def render(value, language: str) -> str:
+    """A literal written in the given language."""
+    if isinstance(value, str):
+        if language == "sql":
+            return "'" + value.replace("'", "''") + "'"
+        return repr(value)
+    return repr(value)
+
+
+class UnknownPlaceholder(ValueError):
+    """The model wrote a placeholder the source does not have."""
+
+
+def unmask(text: str, language: str, lits: Literals) -> str:
+    """Put the literal values back; raises UnknownPlaceholder for a placeholder not in `lits`."""
+
+    def sub(m: re.Match) -> str:
+        i = int(m.group(1))
+        if i >= len(lits.values):
+            raise UnknownPlaceholder(m.group(0))
+        return render(lits.values[i], language)
+
+    return PLACEHOLDER.sub(sub, text)

@@ -1,0 +1,219 @@
+"""The one place where model prompts are built and model outputs are parsed.
+
+Training (`training/`) and serving (`ibert_lsp.tasks`, `ibert_lsp.model`) both call these
+functions, so a model always sees at inference exactly the text layout it was trained on.
+
+Per-task record keys (dataset records, DESIGN.md):
+
+| task             | input keys         | target key  |
+|------------------|--------------------|-------------|
+| code_completion  | prefix, suffix     | completion  |
+| ibis_to_sql      | ibis, dialect      | sql         |
+| sql_to_ibis      | sql                | ibis        |
+| error_resolution | code, error        | fixed       |
+| qa               | question           | answer      |
+| documentation    | code, style        | docstring   |
+
+`context` is the record's context (`{"tables": {name: {"schema": {col: type}} or {col: type}}}`).
+The translation tasks mask literals (`ibert_lsp.tasks.literals`): prompt and target carry `<L0>`,
+`<L1>`, ... and `parse_output(task, text, inp)` puts the values back.
+"""
+
+from __future__ import annotations
+
+from ibert_lsp.tasks import literals as lit
+
+PROMPT_FORMAT_VERSION = 1
+
+TASKS = (
+    "code_completion",
+    "ibis_to_sql",
+    "sql_to_ibis",
+    "error_resolution",
+    "qa",
+    "documentation",
+)
+
+INPUT_KEYS = {
+    "code_completion": ("prefix", "suffix"),
+    "ibis_to_sql": ("ibis", "dialect"),
+    "sql_to_ibis": ("sql",),
+    "error_resolution": ("code", "error"),
+    "qa": ("question",),
+    "documentation": ("code", "style"),
+}
+TARGET_KEY = {
+    "code_completion": "completion",
+    "ibis_to_sql": "sql",
+    "sql_to_ibis": "ibis",
+    "error_resolution": "fixed",
+    "qa": "answer",
+    "documentation": "docstring",
+}
+
+EOS = "<|endoftext|>"
+PAD = "<|pad|>"
+FIM_PREFIX = "<fim_prefix>"
+FIM_SUFFIX = "<fim_suffix>"
+FIM_MIDDLE = "<fim_middle>"
+TASK_TOKENS = {task: f"<|{task}|>" for task in TASKS}
+PLACEHOLDER_TOKENS = [f"<L{i}>" for i in range(lit.MAX_LITERALS)]
+
+# Tokens that must never reach a user: stripped from every output.
+SPECIAL_TOKENS = [EOS, PAD, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, *TASK_TOKENS.values()]
+# Everything the from-scratch tokenizer keeps atomic.
+ALL_ADDED_TOKENS = SPECIAL_TOKENS + PLACEHOLDER_TOKENS
+
+# Text after which generation stops (the model's own end token is handled by the generator too).
+_COMMON_STOP = (EOS, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, *TASK_TOKENS.values())
+STOP: dict[str, tuple[str, ...]] = {
+    "code_completion": _COMMON_STOP,
+    "ibis_to_sql": _COMMON_STOP,
+    "sql_to_ibis": _COMMON_STOP,
+    "error_resolution": _COMMON_STOP,
+    "qa": _COMMON_STOP,
+    "documentation": _COMMON_STOP,
+}
+
+# Longest pieces of free text kept in a prompt (characters); long inputs keep the part nearest
+# to the cursor / the end.
+MAX_SCHEMA_CHARS = 600
+MAX_FIELD_CHARS = 1500
+
+_LANG_SOURCE = {"sql_to_ibis": "sql", "ibis_to_sql": "python"}
+_LANG_TARGET = {"sql_to_ibis": "python", "ibis_to_sql": "sql"}
+
+
+class PromptError(ValueError):
+    """A task input that lacks what its prompt needs."""
+
+
+def _check_task(task: str) -> None:
+    if task not in TASK_TOKENS:
+        raise PromptError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+
+
+def schema_line(context: dict | None) -> str:
+    """`tables: t(a int64, b string); u(...)` — compact, deterministic (insertion order)."""
+    tables = (context or {}).get("tables") or {}
+    parts = []
+    for name, cols in tables.items():
+        if isinstance(cols, dict) and isinstance(cols.get("schema"), dict):
+            cols = cols["schema"]
+        if not isinstance(cols, dict):
+            continue
+        parts.append(f"{name}(" + ", ".join(f"{c} {t}" for c, t in cols.items()) + ")")
+    text = "; ".join(parts)
+    if len(text) > MAX_SCHEMA_CHARS:
+        text = text[:MAX_SCHEMA_CHARS]
+    return f"tables: {text}\n" if text else ""
+
+
+def _field(inp: dict, key: str, task: str, default: str | None = None) -> str:
+    value = inp.get(key, default)
+    if value is None:
+        raise PromptError(f"task {task}: input lacks {key!r}")
+    return str(value)
+
+
+def _tail(text: str, n: int = MAX_FIELD_CHARS) -> str:
+    return text if len(text) <= n else text[-n:]
+
+
+def _head(text: str, n: int = MAX_FIELD_CHARS) -> str:
+    return text if len(text) <= n else text[:n]
+
+
+def source_literals(task: str, inp: dict) -> lit.Literals | None:
+    """The literal mapping of a translation task's source (None for other tasks)."""
+    if task == "sql_to_ibis":
+        return lit.mask_source(_field(inp, "sql", task), "sql")[1]
+    if task == "ibis_to_sql":
+        return lit.mask_source(_field(inp, "ibis", task), "python")[1]
+    return None
+
+
+def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
+    """The prompt text for one task input; the model continues it with the target."""
+    _check_task(task)
+    tok = TASK_TOKENS[task]
+    tables = schema_line(context)
+    if task == "code_completion":
+        prefix = _tail(_field(inp, "prefix", task))
+        suffix = _head(_field(inp, "suffix", task, ""))
+        return f"{tok}{tables}{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
+    if task == "sql_to_ibis":
+        sql, _ = lit.mask_source(_field(inp, "sql", task), "sql")
+        return f"{tok}\n{tables}sql: {_head(sql).strip()}\nibis:\n"
+    if task == "ibis_to_sql":
+        code, _ = lit.mask_source(_field(inp, "ibis", task), "python")
+        dialect = inp.get("dialect") or "duckdb"
+        return f"{tok}\n{tables}dialect: {dialect}\nibis:\n{_head(code).strip()}\nsql:\n"
+    if task == "error_resolution":
+        code = _tail(_field(inp, "code", task)).strip("\n")
+        error = _head(_field(inp, "error", task, ""), 400).strip()
+        return f"{tok}\n{tables}code:\n{code}\nerror: {error}\nfixed:\n"
+    if task == "qa":
+        question = _head(_field(inp, "question", task)).strip()
+        return f"{tok}\n{tables}question: {question}\nanswer:\n"
+    # documentation
+    code = _head(_field(inp, "code", task)).strip("\n")
+    style = inp.get("style") or "google"
+    return f"{tok}\nstyle: {style}\ncode:\n{code}\ndocstring:\n"
+
+
+def target_text(task: str, target: dict | str, inp: dict | None = None) -> str:
+    """The text the model is trained to produce after the prompt (without the end token).
+
+    For the translation tasks `inp` is needed, so the target's literals get the placeholders
+    the prompt gave them.
+    """
+    _check_task(task)
+    value = target if isinstance(target, str) else target.get(TARGET_KEY[task])
+    if value is None:
+        raise PromptError(f"task {task}: target lacks {TARGET_KEY[task]!r}")
+    value = str(value)
+    if task in _LANG_TARGET:
+        if inp is None:
+            raise PromptError(f"task {task}: target_text needs the input to mask literals")
+        lits = source_literals(task, inp)
+        value = lit.mask_target(value.strip(), _LANG_TARGET[task], lits)
+    elif task != "code_completion":
+        value = value.strip("\n")
+    return value
+
+
+def training_text(task: str, inp: dict, target: dict | str, context: dict | None = None):
+    """(prompt, completion) as used for training: completion ends with the end token."""
+    return build_prompt(task, inp, context), target_text(task, target, inp) + EOS
+
+
+def strip_special(text: str) -> str:
+    for tok in SPECIAL_TOKENS:
+        text = text.replace(tok, "")
+    return text
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]
+
+
+def parse_output(task: str, text: str, inp: dict | None = None) -> str:
+    """The user-facing answer from raw model text: cut at a stop, no special tokens, literals
+    restored (translation tasks; raises `literals.UnknownPlaceholder` for an invented one)."""
+    _check_task(task)
+    text = strip_special(cut_at_stop(text, STOP[task]))
+    if task in _LANG_TARGET:
+        text = text.strip()
+        if inp is not None:
+            text = lit.unmask(text, _LANG_TARGET[task], source_literals(task, inp))
+        return text
+    if task == "code_completion":
+        return text
+    return text.strip("\n")
