@@ -74,6 +74,8 @@ def resolve_model_dir(path: str | os.PathLike, adapter: str | None = None) -> di
             base = cfg.get("base_model_name_or_path")
             if not base:
                 raise ModelLoadError(f"adapter {p}: adapter_config.json names no base model")
+            if not Path(base).is_absolute() and (p / base).exists():
+                base = str((p / base).resolve())  # relative to the adapter (ibert's export)
             return {"base": base, "tokenizer": base, "adapter": str(p), "manifest": {}}
         if (p / "config.json").exists():
             return {"base": str(p), "tokenizer": str(p), "adapter": adapter, "manifest": {}}
@@ -87,6 +89,18 @@ def resolve_model_dir(path: str | os.PathLike, adapter: str | None = None) -> di
         )
     # a hub id: transformers fetches it when a network exists
     return {"base": raw, "tokenizer": raw, "adapter": adapter, "manifest": {}}
+
+
+def _quiet_transformers() -> None:
+    """No progress bars or deprecation chatter on a user's terminal or the server's stderr."""
+    import warnings
+
+    from transformers.utils import logging as tlog
+
+    tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    warnings.filterwarnings("ignore", category=UserWarning, module="peft")
 
 
 class _StopCriteria:
@@ -164,6 +178,7 @@ class HFGenerator:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - the install has them
             raise ModelLoadError(f"the model needs transformers and torch: {exc}") from None
+        _quiet_transformers()
         kwargs = {}
         if dtype:
             kwargs["dtype"] = getattr(torch, dtype)

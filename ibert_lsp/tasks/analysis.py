@@ -94,6 +94,34 @@ def _env_before(analysis: Analysis, line0: int) -> dict[str, Any]:
     return env
 
 
+_TABLES_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def base_tables(schemas: Schemas) -> dict[str, Any]:
+    """Unbound ibis tables for `schemas` (cached by content)."""
+    import json
+
+    from ibert_lsp.schema.types import to_ibis_tables
+
+    key = json.dumps(schemas, sort_keys=True)
+    tables = _TABLES_CACHE.get(key)
+    if tables is None:
+        if len(_TABLES_CACHE) > 32:
+            _TABLES_CACHE.clear()
+        tables = _TABLES_CACHE[key] = to_ibis_tables(schemas) if schemas else {}
+    return tables
+
+
+def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None) -> Any:
+    """Evaluate an untrusted snippet through the gate with the schema tables and `env` bound."""
+    from ibert_lsp.validate import safe_eval
+
+    tables = {**base_tables(schemas), **(env or {})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return safe_eval.evaluate(snippet, schemas, tables=tables)
+
+
 def parse_tolerant(code: str, max_tries: int = 25) -> tuple[ast.Module | None, list[int]]:
     """Parse `code`, blanking lines that do not parse (half-typed code), up to `max_tries`."""
     lines = code.split("\n")
@@ -157,15 +185,27 @@ def _is_ibis_table_decl(value: ast.expr) -> bool:
 
 
 def _segment(lines: list[str], node: ast.AST) -> str | None:
+    """Source of `node` (ast columns are UTF-8 byte offsets)."""
     try:
         ln, col = node.lineno, node.col_offset
         eln, ecol = node.end_lineno, node.end_col_offset
     except AttributeError:
         return None
     if ln == eln:
-        return lines[ln - 1][col:ecol]
-    parts = [lines[ln - 1][col:]] + lines[ln: eln - 1] + [lines[eln - 1][:ecol]]
+        return lines[ln - 1].encode()[col:ecol].decode(errors="replace")
+    parts = [lines[ln - 1].encode()[col:].decode(errors="replace")] + lines[ln: eln - 1] + [
+        lines[eln - 1].encode()[:ecol].decode(errors="replace")]
     return "\n".join(parts)
+
+
+def char_col(lines: list[str], line0: int, byte_col: int) -> int:
+    """UTF-8 byte column (what ast gives) -> character column on 0-based `line0`."""
+    if not (0 <= line0 < len(lines)):
+        return byte_col
+    text = lines[line0]
+    if text.isascii():
+        return min(byte_col, len(text))
+    return len(text.encode()[:byte_col].decode(errors="ignore"))
 
 
 def _map_pos(stmt: Statement, line: int | None, col: int | None) -> tuple[int, int] | None:
@@ -180,8 +220,18 @@ def _map_pos(stmt: Statement, line: int | None, col: int | None) -> tuple[int, i
 
 _DID_YOU_MEAN = re.compile(r"did you mean", re.I)
 
+# pandas spellings people carry over, and the Ibis method that does the job
+PANDAS_METHODS = {
+    "groupby": "group_by", "sort_values": "order_by", "astype": "cast", "query": "filter",
+    "assign": "mutate", "drop_duplicates": "distinct", "dropna": "drop_null",
+    "fillna": "fill_null", "isna": "isnull", "notna": "notnull", "nunique": "nunique",
+    "to_frame": "as_table", "rename_axis": "rename", "agg": "agg", "aggregate": "aggregate",
+    "sort_index": "order_by", "reset_index": "select", "apply": "mutate",
+}
+_MISSING_NAME = re.compile(r"(?:no (?:column|attribute)|has no attribute) '([^']+)'")
 
-def problem_from_gate(stmt: Statement, err: Any) -> Problem:
+
+def problem_from_gate(stmt: Statement, err: Any, lines: list[str]) -> Problem:
     start = _map_pos(stmt, getattr(err, "line", None), getattr(err, "col", None))
     end = _map_pos(stmt, getattr(err, "end_line", None), getattr(err, "end_col", None))
     if start is None:
@@ -196,11 +246,26 @@ def problem_from_gate(stmt: Statement, err: Any) -> Problem:
         end = (stmt.end_line - 1, stmt.end_col)
         if end <= start:
             start = (stmt.line - 1, stmt.col)
+    start = (start[0], char_col(lines, start[0], start[1]))
+    end = (end[0], char_col(lines, end[0], end[1]))
     message = str(getattr(err, "message", err)).strip().split("\n")[0][:300]
     suggestions = list(getattr(err, "suggestions", []) or [])
     if suggestions and not _DID_YOU_MEAN.search(message):
         message += " — did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?"
     kind = getattr(err, "kind", "ibis")
+    missing = _MISSING_NAME.search(message)
+    data: dict[str, Any] = {}
+    if missing:
+        data["name"] = missing.group(1)
+        ibis_name = PANDAS_METHODS.get(missing.group(1))
+        if kind == "attribute" and ibis_name and ibis_name != missing.group(1):
+            message = (f"`.{missing.group(1)}` is pandas; Ibis spells it `.{ibis_name}` "
+                       f"— did you mean '{ibis_name}'?")
+            return Problem(
+                kind="pandas", message=message, line=start[0], col=start[1], end_line=end[0],
+                end_col=end[1], suggestions=[ibis_name], stmt_line=stmt.line - 1,
+                stmt_end_line=stmt.end_line - 1, code="pandas-method", data=data,
+            )
     code = {"attribute": "unknown-attribute", "name": "unknown-name", "type": "type-mismatch"}.get(
         kind, "ibis-error"
     )
@@ -209,11 +274,11 @@ def problem_from_gate(stmt: Statement, err: Any) -> Problem:
     return Problem(
         kind=kind, message=message, line=start[0], col=start[1], end_line=end[0],
         end_col=end[1], suggestions=suggestions, stmt_line=stmt.line - 1,
-        stmt_end_line=stmt.end_line - 1, code=code,
+        stmt_end_line=stmt.end_line - 1, code=code, data=data,
     )
 
 
-def _pandas_lint(stmt: Statement, env: dict[str, Any]) -> list[Problem]:
+def _pandas_lint(stmt: Statement, env: dict[str, Any], lines: list[str]) -> list[Problem]:
     """Pandas idioms that Ibis accepts (deprecated) or rejects: `t[t.x > 1]`."""
     import ibis.expr.types as ir
 
@@ -227,13 +292,11 @@ def _pandas_lint(stmt: Statement, env: dict[str, Any]) -> list[Problem]:
         ):
             base = node.value
             if isinstance(base, ast.Name) and isinstance(env.get(base.id), ir.Table):
-                line0 = stmt.line - 1 + node.lineno - 1
-                col = stmt.col + node.col_offset - 1 if node.lineno == 1 else node.col_offset
-                eline0 = stmt.line - 1 + node.end_lineno - 1
-                ecol = (
-                    stmt.col + node.end_col_offset - 1 if node.end_lineno == 1
-                    else node.end_col_offset
-                )
+                # `stmt.value` belongs to the document's tree: positions are the document's
+                line0 = node.lineno - 1
+                col = char_col(lines, line0, node.col_offset)
+                eline0 = node.end_lineno - 1
+                ecol = char_col(lines, eline0, node.end_col_offset)
                 out.append(Problem(
                     kind="pandas", code="pandas-filter",
                     message=f"pandas-style boolean indexing `{base.id}[...]`; in Ibis use "
@@ -266,14 +329,15 @@ def statements(tree: ast.Module) -> list[ast.stmt]:
     return out
 
 
-def analyze(code: str, schemas: Schemas, *, check: bool = True) -> Analysis:
+def analyze(
+    code: str, schemas: Schemas, *, check: bool = True, env: dict[str, Any] | None = None
+) -> Analysis:
     """Check every Ibis statement of `code` against `schemas` (plus tables declared in `code`).
 
     Statements are evaluated in order; a variable bound to an Ibis expression is known to the
     statements after it. Statements that use a name we do not know, or that the gate will not
     run (I/O, `.execute()`), are skipped rather than reported.
     """
-    from ibert_lsp.validate import safe_eval
     from ibert_lsp.validate.errors import GateError
 
     lines = code.split("\n")
@@ -283,7 +347,7 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True) -> Analysis:
         return analysis
     import ibis
 
-    env: dict[str, Any] = {}
+    env = dict(env or {})
     history = analysis._history
     for st in statements(tree):
         target: str | None = None
@@ -341,22 +405,20 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True) -> Analysis:
         analysis.statements.append(stmt)
         if not check:
             continue
-        tables = {**{k: v for k, v in env.items()}}
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                expr = safe_eval.evaluate(stmt.snippet, schemas, tables=tables or None)
+            expr = gate_eval(stmt.snippet, schemas, env)
         except GateError as err:
             if err.kind in REPORTED_KINDS:
-                analysis.problems.append(problem_from_gate(stmt, err))
+                analysis.problems.append(problem_from_gate(stmt, err, lines))
             if target in env:
                 env.pop(target)
                 history.append((st.end_lineno, target, None))
             continue
         except Exception as err:  # a gate bug must not hide the other statements
-            analysis.problems.append(problem_from_gate(stmt, GateError("ibis", str(err))))
+            analysis.problems.append(
+                problem_from_gate(stmt, GateError("ibis", str(err)), lines))
             continue
-        analysis.problems.extend(_pandas_lint(stmt, env))
+        analysis.problems.extend(_pandas_lint(stmt, env, lines))
         if target:
             env[target] = expr
             history.append((st.end_lineno, target, expr))

@@ -178,34 +178,27 @@ def _innermost_open_paren(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
+_STRIP = re.compile(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)")
+
+
 def _statement_start(lines: list[str], line: int) -> int:
-    """Offset-free: first line (0-based) of the logical statement holding `line` (cheap scan)."""
+    """First line (0-based) of the logical statement holding `line`: the last line at or before
+    it where the bracket depth (counted from up to 60 lines back) is zero."""
+    lo = max(0, line - 60)
     depth = 0
-    i = line
-    # walk back while the previous lines leave brackets open
-    text = "\n".join(lines[max(0, line - 60): line])
-    opens = 0
-    for c in re.sub(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)", "", text):
-        if c in "([{":
-            opens += 1
-        elif c in ")]}":
-            opens -= 1
-    if opens <= 0:
-        return line
-    # find the line where the unclosed bracket was opened
-    chunk = lines[max(0, line - 60): line]
-    depth = 0
-    for k in range(len(chunk) - 1, -1, -1):
-        for c in reversed(re.sub(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)", "", chunk[k])):
-            if c in ")]}":
-                depth += 1
-            elif c in "([{":
-                depth -= 1
-        if depth < 0:
-            i = max(0, line - 60) + k
+    start = line
+    for k in range(lo, line + 1):
+        if depth <= 0:
+            start = k
             depth = 0
-            # continue: this line may itself continue an outer bracket
-    return i
+        if k == line:
+            break
+        for c in _STRIP.sub("", lines[k]):
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+    return start
 
 
 def context_at(code: str, line: int, character: int) -> Context:
@@ -354,18 +347,11 @@ def evaluate_receiver(text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
         return ibis
     if text == "_":
         return None
+    from ibert_lsp.tasks.analysis import gate_eval
+
     try:
-        from ibert_lsp.validate import safe_eval
-        from ibert_lsp.validate.errors import GateError
-    except ImportError:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return safe_eval.evaluate("(" + text + ")", schemas, tables=dict(env) or None)
-    except GateError:
-        return None
-    except Exception:
+        return gate_eval("(" + text + ")", schemas, env)
+    except Exception:  # GateError or a gate bug: no members rather than a failed request
         return None
 
 
@@ -492,9 +478,7 @@ def complete(
         if obj is not None:
             out = member_candidates(obj, ctx.prefix, ctx.replace_start)
             if ctx.receiver == "_":
-                out = [c for c in out if c.kind == "column"] + [
-                    c for c in out if c.kind != "column"
-                ]
+                out = [c for c in out if c.kind == "column"]  # `_` defers to columns
         elif use_jedi:
             out = jedi_candidates(code, line, character, path)
     elif ctx.kind in ("argument", "string_argument"):
@@ -594,11 +578,9 @@ def statement_checks(code: str, line: int, schemas: Schemas, env: dict[str, Any]
         if seg is None:
             return False
         try:
-            from ibert_lsp.validate import safe_eval
+            from ibert_lsp.tasks.analysis import gate_eval
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                safe_eval.evaluate("(" + seg + ")", schemas, tables=dict(env) or None)
+            gate_eval("(" + seg + ")", schemas, env)
             return True
         except Exception:
             return False

@@ -137,6 +137,8 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     """The prompt text for one task input; the model continues it with the target."""
     _check_task(task)
     tok = TASK_TOKENS[task]
+    if context is None and isinstance(inp.get("tables"), dict):
+        context = {"tables": inp["tables"]}  # callers may pass the tables inside the input
     tables = schema_line(context)
     if task == "code_completion":
         prefix = _tail(_field(inp, "prefix", task))

@@ -86,7 +86,10 @@ export function modelStateFrom(report: unknown): { state: ModelState; name?: str
     return undefined;
   }
   const r = report as Record<string, unknown>;
-  const name = pickString(r, ["model_name", "modelName", "model_path", "modelPath"]);
+  const settings = r.settings && typeof r.settings === "object" ? (r.settings as Record<string, unknown>) : {};
+  const name =
+    pickString(r, ["model_name", "modelName", "model_path", "modelPath"]) ??
+    pickString(settings, ["model_path", "modelPath"]);
   const nested = r.model;
   if (nested && typeof nested === "object") {
     const inner = modelStateFrom({
@@ -111,7 +114,10 @@ export function modelStateFrom(report: unknown): { state: ModelState; name?: str
       error: "failed",
     };
     if (v in map) {
-      return { state: map[v], name };
+      const state = map[v];
+      // ibert.status: {"model": "failed", "model_error": "..."}; the default model has no path.
+      const isDefault = "settings" in r && (state === "loaded" || state === "loading");
+      return { state, name: name ?? (isDefault ? "default model" : undefined) };
     }
   }
   const err = pickString(r, ["model_error", "modelError"]);

@@ -87,6 +87,16 @@ class Scope:
     subst: dict[str, V] = field(default_factory=dict)  # sql text of a node -> replacement
     in_agg: bool = False  # inside an aggregate's arguments (substitutions of keys still apply)
     join_refs: dict[str, Rel] | None = None  # inside ON: alias -> named participant
+    taken: set[str] = field(default_factory=set)  # base tables/CTEs used by this query's FROM
+
+    def all_taken(self) -> set[str]:
+        """Tables in use here and in enclosing queries: a second use needs `.view()`."""
+        out: set[str] = set()
+        s: Scope | None = self
+        while s is not None:
+            out |= s.taken
+            s = s.outer
+        return out
 
     def column(self, table: str, name: str) -> V:
         """Resolve a qualified SQL column through this scope and then the outer ones."""
@@ -118,4 +128,4 @@ class Scope:
 
     def child(self, rel: Rel | None) -> Scope:
         """A scope for a subquery nested in this one."""
-        return Scope(self.ctx, rel, outer=self)
+        return Scope(self.ctx, rel, outer=self, taken=set(self.taken))

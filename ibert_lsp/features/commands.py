@@ -1,0 +1,137 @@
+"""workspace/executeCommand: ibert.ask, ibert.convertSelectionToSql, ibert.convertSqlToIbis,
+ibert.generateDocstring, ibert.status.
+
+Arguments may be positional or one object, e.g.
+`ibert.convertSelectionToSql({"uri": ..., "range": {...}, "dialect": "postgres"})` or
+`ibert.convertSelectionToSql(uri, range, "postgres")`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from ibert_lsp.features.common import lines_of, text_in, to_server
+from ibert_lsp.server import IbertServer
+
+
+def _args(args: Any, names: list[str]) -> dict:
+    if args is None:
+        return {}
+    if isinstance(args, dict):
+        return args
+    args = list(args)
+    if len(args) == 1 and isinstance(args[0], dict):
+        return args[0]
+    return {n: a for n, a in zip(names, args)}
+
+
+def _range(value: Any) -> types.Range:
+    if isinstance(value, types.Range):
+        return value
+    try:
+        return types.Range(
+            start=types.Position(line=int(value["start"]["line"]),
+                                 character=int(value["start"]["character"])),
+            end=types.Position(line=int(value["end"]["line"]),
+                               character=int(value["end"]["character"])))
+    except (KeyError, TypeError, ValueError):
+        raise JsonRpcInvalidParams("range must be {start: {line, character}, end: {...}}") from None
+
+
+def _need(d: dict, key: str) -> Any:
+    if d.get(key) in (None, ""):
+        raise JsonRpcInvalidParams(f"missing argument {key!r}")
+    return d[key]
+
+
+def register(server: IbertServer) -> None:
+    @server.command("ibert.ask")
+    async def ask_cmd(ls: IbertServer, *args):
+        from ibert_lsp.features.hover import ask
+
+        a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
+                  ["question", "uri"])
+        question = str(_need(a, "question"))
+        schemas = {}
+        if a.get("uri"):
+            try:
+                schemas = (await ls.analysis(a["uri"])).schemas
+            except Exception:
+                schemas = {}
+        res = await ask(ls, question, schemas)
+        return res.to_dict()
+
+    @server.command("ibert.convertSelectionToSql")
+    async def to_sql_cmd(ls: IbertServer, *args):
+        from ibert_lsp.features.actions import compile_to_sql
+        from ibert_lsp.validate.errors import GateError
+
+        a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
+                  ["uri", "range", "dialect"])
+        uri = _need(a, "uri")
+        doc = ls.document(uri)
+        dialect = a.get("dialect") or ls.settings.dialect
+        if a.get("code"):
+            code, line = str(a["code"]), len(lines_of(doc)) - 1
+        else:
+            rng = _range(_need(a, "range"))
+            code = text_in(doc, rng).strip()
+            line = to_server(doc, rng.start)[0]
+        if not code:
+            raise JsonRpcInvalidParams("the selection is empty")
+        try:
+            sql = await ls.in_gate(compile_to_sql, ls, doc, code, line, dialect)
+        except GateError as exc:
+            return {"error": exc.message, "kind": exc.kind, "dialect": dialect}
+        return {"sql": sql, "dialect": dialect}
+
+    @server.command("ibert.convertSqlToIbis")
+    async def from_sql_cmd(ls: IbertServer, *args):
+        from ibert_lsp.features.actions import translate_sql
+
+        a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
+                  ["sql", "uri"])
+        sql = str(_need(a, "sql"))
+        schemas = (await ls.analysis(a["uri"])).schemas if a.get("uri") else dict(
+            ls.config_schemas)
+        res = await translate_sql(ls, sql, schemas)
+        return {"ibis": res.ibis, "verified": res.verified, "reason": res.reason}
+
+    @server.command("ibert.generateDocstring")
+    async def doc_cmd(ls: IbertServer, *args):
+        from ibert_lsp.features.actions import docstring_result
+        from ibert_lsp.tasks.documentation import DocError
+
+        a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
+                  ["uri", "line", "style"])
+        uri = _need(a, "uri")
+        doc = ls.document(uri)
+        line = a.get("line")
+        if isinstance(line, dict):  # a Position
+            line = to_server(doc, types.Position(line=line["line"],
+                                                 character=line.get("character", 0)))[0]
+        an = await ls.analysis(uri)
+        try:
+            res = await docstring_result(ls, doc.source, int(line or 0),
+                                         a.get("style") or ls.settings.docstring_style,
+                                         an.schemas)
+        except DocError as exc:
+            return {"error": str(exc)}
+        return res.to_dict()
+
+    @server.command("ibert.status")
+    def status_cmd(ls: IbertServer, *args):
+        import dataclasses
+
+        return {
+            "model": ls.model_state,
+            "model_error": ls.model_error,
+            "settings": dataclasses.asdict(ls.settings),
+            "config_tables": sorted(ls.config_schemas),
+            "config_schema_error": ls.config_schema_error,
+            "open_documents": len(ls.docs),
+            "stats": {k: v for k, v in ls.stats.items() if k != "init_problems"},
+        }

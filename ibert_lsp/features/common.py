@@ -1,0 +1,66 @@
+"""Helpers the feature modules share: positions in client units, document text, ranges."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+
+def lines_of(doc) -> list[str]:
+    return doc.source.split("\n")
+
+
+def to_server(doc, pos: types.Position, lines: list[str] | None = None) -> tuple[int, int]:
+    """Client position (UTF-16 units by default) -> (line, character) in code points, clamped."""
+    lines = lines if lines is not None else lines_of(doc)
+    if not lines:
+        return 0, 0
+    line = min(max(pos.line, 0), len(lines) - 1)
+    try:
+        sp = doc.position_codec.position_from_client_units(
+            lines, types.Position(line=line, character=max(pos.character, 0)))
+        ch = sp.character
+    except Exception:
+        ch = pos.character
+    return line, min(max(ch, 0), len(lines[line]))
+
+
+def to_client(doc, line: int, character: int, lines: list[str] | None = None) -> types.Position:
+    lines = lines if lines is not None else lines_of(doc)
+    if not lines:
+        return types.Position(line=0, character=0)
+    line = min(max(line, 0), len(lines) - 1)
+    character = min(max(character, 0), len(lines[line]))
+    try:
+        from pygls.workspace.position_codec import ServerTextPosition
+
+        return doc.position_codec.position_to_client_units(
+            lines, ServerTextPosition(line, character))
+    except Exception:
+        return types.Position(line=line, character=character)
+
+
+def client_range(doc, line: int, col: int, end_line: int, end_col: int,
+                 lines: list[str] | None = None) -> types.Range:
+    lines = lines if lines is not None else lines_of(doc)
+    return types.Range(start=to_client(doc, line, col, lines),
+                       end=to_client(doc, end_line, end_col, lines))
+
+
+def text_in(doc, rng: types.Range, lines: list[str] | None = None) -> str:
+    lines = lines if lines is not None else lines_of(doc)
+    a = to_server(doc, rng.start, lines)
+    b = to_server(doc, rng.end, lines)
+    if b < a:
+        a, b = b, a
+    if a[0] == b[0]:
+        return lines[a[0]][a[1]:b[1]]
+    return "\n".join([lines[a[0]][a[1]:]] + lines[a[0] + 1:b[0]] + [lines[b[0]][:b[1]]])
+
+
+def whole_lines_edit(doc, first: int, last: int, new_text: str,
+                     lines: list[str] | None = None) -> types.TextEdit:
+    """Replace lines first..last (0-based, inclusive, without the final newline)."""
+    lines = lines if lines is not None else lines_of(doc)
+    last = min(last, len(lines) - 1)
+    return types.TextEdit(range=client_range(doc, first, 0, last, len(lines[last]), lines),
+                          new_text=new_text)

@@ -1,0 +1,127 @@
+"""textDocument/completion: columns and Ibis members (deterministic), model continuations after.
+
+Typing-triggered completion (`.`, `(`, `,`, quotes) answers from the deterministic engine only,
+so it stays within a few milliseconds; an explicit request (Ctrl-Space, triggerKind=Invoked)
+also asks the model, within the `maxLatencyMs` budget, for checked continuations ranked last.
+Documentation is filled lazily by completionItem/resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsprotocol import types
+
+from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.server import IbertServer, safe
+
+TRIGGERS = [".", "(", ",", '"', "'", "_"]
+
+KINDS = {
+    "column": types.CompletionItemKind.Field,
+    "method": types.CompletionItemKind.Method,
+    "attribute": types.CompletionItemKind.Property,
+    "function": types.CompletionItemKind.Function,
+    "module": types.CompletionItemKind.Module,
+    "class": types.CompletionItemKind.Class,
+    "table": types.CompletionItemKind.Struct,
+    "variable": types.CompletionItemKind.Variable,
+    "keyword": types.CompletionItemKind.Keyword,
+    "model": types.CompletionItemKind.Snippet,
+}
+
+
+def to_items(doc, line: int, character: int, cands, lines) -> list[types.CompletionItem]:
+    items = []
+    end = to_client(doc, line, character, lines)
+    for i, c in enumerate(cands):
+        start = to_client(doc, line, c.replace_start if c.replace_start is not None
+                          else character, lines)
+        if c.kind == "model" and "\n" in c.insert_text:
+            # multi-line model text: plain text edit from the identifier start
+            pass
+        data = {"qualname": c.__dict__.get("qualname")} if c.__dict__.get("qualname") else None
+        items.append(types.CompletionItem(
+            label=c.label,
+            kind=KINDS.get(c.kind, types.CompletionItemKind.Text),
+            detail=c.detail or None,
+            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                              value=c.documentation) if c.documentation else None,
+            sort_text=f"{c.rank}{i:04d}",
+            filter_text=c.insert_text if c.kind != "model" else None,
+            text_edit=types.TextEdit(range=types.Range(start=start, end=end),
+                                     new_text=c.insert_text),
+            insert_text_format=types.InsertTextFormat.PlainText,
+            data=data,
+        ))
+    return items
+
+
+def register(server: IbertServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                    types.CompletionOptions(trigger_characters=TRIGGERS, resolve_provider=True))
+    @safe(default=lambda: types.CompletionList(is_incomplete=False, items=[]))
+    async def completion(ls: IbertServer, params: types.CompletionParams):
+        empty = types.CompletionList(is_incomplete=False, items=[])
+        if not ls.settings.enabled("completion"):
+            return empty
+        doc = ls.document(params.text_document.uri)
+        if not ls.is_python(doc):
+            return empty
+        lines = lines_of(doc)
+        line, character = to_server(doc, params.position, lines)
+        invoked = (params.context is None
+                   or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
+
+        def work():
+            from ibert_lsp.tasks.completion import complete
+
+            an = ls.analysis_sync(doc.uri)
+            env = an.env_before(line)
+            return complete(doc.source, line, character, an.schemas, env=env,
+                            path=doc.path, use_jedi=invoked), env, an.schemas
+
+        cands, env, schemas = await ls.in_gate(work)
+        if invoked and ls.generator is not None:
+            from ibert_lsp.tasks.completion import Candidate, context_at, continuations
+
+            try:
+                texts = await asyncio.wait_for(ls.run_model(
+                    continuations, doc.source, line, character, schemas, env=env, n=3,
+                    deadline_s=ls.model_deadline(), multiline=False),
+                    ls.model_deadline() * 2 + 0.5)
+            except asyncio.TimeoutError:
+                texts = []
+            ctx = context_at(doc.source, line, character)
+            seen = {c.insert_text for c in cands}
+            for t in texts or []:
+                full = ctx.prefix + t
+                if full.strip() and full not in seen:
+                    seen.add(full)
+                    cands.append(Candidate(full[:60], full, "model", "ibert model",
+                                           "Suggested by the local model; checked against the "
+                                           "schemas.", "model", 5, ctx.replace_start))
+        return types.CompletionList(is_incomplete=False,
+                                    items=to_items(doc, line, character, cands[:300], lines))
+
+    @server.feature(types.COMPLETION_ITEM_RESOLVE)
+    async def resolve(ls: IbertServer, item: types.CompletionItem):
+        try:
+            return await _resolve(ls, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            ls.log(f"ibert: completion resolve failed: {exc}", types.MessageType.Error)
+            return item
+
+    async def _resolve(ls: IbertServer, item: types.CompletionItem):
+        data = item.data if isinstance(item.data, dict) else None
+        if data and data.get("qualname"):
+            from ibert_lsp.tasks.completion import full_doc
+
+            doc = await ls.in_gate(full_doc, data["qualname"])
+            if doc:
+                item.documentation = types.MarkupContent(
+                    kind=types.MarkupKind.Markdown,
+                    value=f"```python\n{item.detail or item.label}\n```\n\n{doc}")
+        return item

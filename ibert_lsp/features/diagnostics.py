@@ -1,0 +1,101 @@
+"""Diagnostics: Ibis expressions of open documents checked through the gate, debounced.
+
+Each change (re)schedules one task per document that sleeps for the debounce delay, analyses
+the document in the gate thread, and publishes if the document has not changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsprotocol import types
+
+from ibert_lsp.features.common import client_range, lines_of
+from ibert_lsp.server import IbertServer, safe
+
+SOURCE = "ibert"
+SEVERITY = {"pandas": types.DiagnosticSeverity.Warning}
+
+
+def to_diagnostics(doc, analysis) -> list[types.Diagnostic]:
+    lines = lines_of(doc)
+    out = []
+    for p in analysis.problems:
+        sev = SEVERITY.get(p.kind, types.DiagnosticSeverity.Error)
+        if p.code == "pandas-method":
+            sev = types.DiagnosticSeverity.Error
+        out.append(types.Diagnostic(
+            range=client_range(doc, p.line, p.col, p.end_line, p.end_col, lines),
+            message=p.message,
+            severity=sev,
+            source=SOURCE,
+            code=p.code,
+            data={"problem": p.to_dict(), "stmt": [p.stmt_line, p.stmt_end_line],
+                  "version": doc.version},
+        ))
+    return out
+
+
+async def publish(ls: IbertServer, uri: str) -> list[types.Diagnostic]:
+    doc = ls.document(uri)
+    version = doc.version
+    if not ls.settings.enabled("diagnostics"):
+        diags: list[types.Diagnostic] = []
+    else:
+        analysis = await ls.analysis(uri)
+        doc = ls.document(uri)
+        if doc.version != version:  # changed while we were checking: a newer task will publish
+            return []
+        diags = to_diagnostics(doc, analysis)
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=version))
+    return diags
+
+
+def schedule(ls: IbertServer, uri: str, delay: float | None = None) -> None:
+    st = ls.state(uri)
+    if st.diag_task is not None and not st.diag_task.done():
+        st.diag_task.cancel()
+    delay = ls.settings.diagnostics_debounce_ms / 1000.0 if delay is None else delay
+
+    async def run():
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            await publish(ls, uri)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # never let a background task die silently
+            ls.log(f"ibert: diagnostics failed for {uri}: {type(exc).__name__}: {exc}",
+                   types.MessageType.Error)
+
+    st.diag_task = asyncio.get_running_loop().create_task(run())
+
+
+def register(server: IbertServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @safe()
+    async def did_open(ls: IbertServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.state(params.text_document.uri)
+        schedule(ls, params.text_document.uri, delay=0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @safe()
+    async def did_change(ls: IbertServer, params: types.DidChangeTextDocumentParams) -> None:
+        schedule(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @safe()
+    async def did_save(ls: IbertServer, params: types.DidSaveTextDocumentParams) -> None:
+        schedule(ls, params.text_document.uri, delay=0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @safe()
+    async def did_close(ls: IbertServer, params: types.DidCloseTextDocumentParams) -> None:
+        st = ls.docs.pop(params.text_document.uri, None)
+        if st is not None:
+            for task in (st.diag_task, st.inline_task):
+                if task is not None and not task.done():
+                    task.cancel()
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))

@@ -1,0 +1,132 @@
+"""textDocument/hover: Ibis names (signature + docstring, columns of tables), and answers.
+
+On a comment that is a question (`# how do I count rows per group?`) the hover is the Q&A
+task's answer, grounded in the installed Ibis docstrings, with code that passed the gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from lsprotocol import types
+
+from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.server import IbertServer, safe
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _md(value: str) -> types.MarkupContent:
+    return types.MarkupContent(kind=types.MarkupKind.Markdown, value=value)
+
+
+async def ask(ls: IbertServer, question: str, schemas: dict):
+    from ibert_lsp.tasks.qa import answer
+
+    if ls.generator is not None:
+        try:
+            res = await asyncio.wait_for(
+                ls.run_model(answer, question, schemas, deadline_s=ls.model_deadline()),
+                ls.model_deadline() * 3 + 1)
+            if res is not None:
+                return res
+        except asyncio.TimeoutError:
+            pass
+    return await ls.in_gate(answer, question, schemas)
+
+
+def describe_name(source: str, line: int, character: int, schemas: dict, env: dict):
+    """(markdown, (start, end) columns) for the identifier at the cursor, or None."""
+    import inspect
+
+    import ibis
+    import ibis.expr.types as ir
+
+    from ibert_lsp.tasks.completion import evaluate_receiver, receiver_before
+
+    text = source.split("\n")[line]
+    m = None
+    for mm in _WORD.finditer(text):
+        if mm.start() <= character <= mm.end():
+            m = mm
+            break
+    if m is None:
+        return None
+    word = m.group(0)
+    before = text[: m.start()].rstrip()
+    if before.endswith("."):
+        rec_text = receiver_before(before[:-1], len(before) - 1)
+        obj = evaluate_receiver(rec_text, schemas, env) if rec_text else None
+        if obj is None:
+            return None
+        if isinstance(obj, ir.Table) and word in obj.columns:
+            return (f"```python\n{rec_text}.{word}: {obj.schema()[word]}\n```\n\ncolumn "
+                    f"`{word}` of `{rec_text}`"), (m.start(), m.end())
+        member = getattr(type(obj), word, None) if obj is not ibis else getattr(ibis, word, None)
+        if member is None:
+            return None
+        if isinstance(member, property):
+            member = member.fget
+        try:
+            sig = f"{word}{inspect.signature(member)}"
+        except (TypeError, ValueError):
+            sig = word
+        owner = "ibis" if obj is ibis else type(obj).__name__
+        doc = inspect.cleandoc(getattr(member, "__doc__", "") or "")
+        return f"```python\n{owner}.{sig}\n```\n\n{doc}", (m.start(), m.end())
+    if word in env:
+        obj = env[word]
+        if isinstance(obj, ir.Table):
+            cols = "\n".join(f"| `{c}` | {t} |" for c, t in obj.schema().items())
+            return (f"```python\n{word}: ibis.Table\n```\n\n| column | type |\n|---|---|\n"
+                    f"{cols}"), (m.start(), m.end())
+        try:
+            typ = obj.type()
+        except Exception:
+            typ = type(obj).__name__
+        return f"```python\n{word}: {type(obj).__name__} ({typ})\n```", (m.start(), m.end())
+    if word in schemas:
+        cols = ", ".join(f"{c}: {t}" for c, t in schemas[word].items())
+        return f"table `{word}`: {cols}", (m.start(), m.end())
+    if word == "ibis":
+        return f"```python\nimport ibis  # {ibis.__version__}\n```", (m.start(), m.end())
+    return None
+
+
+def register(server: IbertServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @safe(default=None)
+    async def hover(ls: IbertServer, params: types.HoverParams):
+        if not ls.settings.enabled("hover"):
+            return None
+        doc = ls.document(params.text_document.uri)
+        if not ls.is_python(doc):
+            return None
+        lines = lines_of(doc)
+        line, character = to_server(doc, params.position, lines)
+        text = lines[line] if line < len(lines) else ""
+        from ibert_lsp.tasks.qa import is_question
+
+        hash_at = text.find("#")
+        if hash_at != -1 and character >= hash_at and '"' not in text[:hash_at] and (
+                "'" not in text[:hash_at]):
+            question = text[hash_at + 1:].strip()
+            if not is_question(question):
+                return None
+            an = await ls.analysis(doc.uri)
+            res = await ask(ls, question, an.schemas)
+            rng = types.Range(start=to_client(doc, line, hash_at, lines),
+                              end=to_client(doc, line, len(text), lines))
+            return types.Hover(contents=_md(res.text), range=rng)
+
+        def work():
+            an = ls.analysis_sync(doc.uri)
+            return describe_name(doc.source, line, character, an.schemas, an.env_before(line))
+
+        found = await ls.in_gate(work)
+        if not found:
+            return None
+        value, (a, b) = found
+        return types.Hover(contents=_md(value), range=types.Range(
+            start=to_client(doc, line, a, lines), end=to_client(doc, line, b, lines)))

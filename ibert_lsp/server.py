@@ -1,0 +1,478 @@
+"""The ibert language server: pygls wiring, shared state, no task logic.
+
+Features live in `ibert_lsp.features.*` (one module per LSP feature, each with `register`);
+tasks in `ibert_lsp.tasks.*`. This module owns the per-document caches (schemas, analysis), the
+settings, the background loads (model, database schemas) and the two executors: one thread for
+gate/analysis work (Ibis is not re-entrant across threads in every path, and serialising keeps
+the results deterministic) and the model worker (`ibert_lsp.model.worker.GenerationWorker`).
+Nothing slow runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures as cf
+import functools
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from ibert_lsp import __version__
+from ibert_lsp import config as cfg
+
+log = logging.getLogger("ibert.server")
+
+MAX_DOC_CHARS = 3_000_000  # documents larger than this are not analysed (said once in the log)
+PYTHON_IDS = ("python",)
+SQL_IDS = ("sql",)
+
+NO_MODEL_MESSAGE = (
+    "ibert: no model is loaded, so model suggestions (inline completion, model fixes and "
+    "answers) are off; every checked deterministic feature works. Build the default model with "
+    "`ibert model build`, or point the setting `ibert.modelPath` (and `ibert.adapter`) to a "
+    "Hugging Face model directory."
+)
+
+
+@dataclass
+class DocState:
+    version: int | None = None
+    schemas: dict = field(default_factory=dict)
+    analysis: Any = None
+    analysis_version: int | None = None
+    diag_task: asyncio.Task | None = None
+    inline_task: asyncio.Task | None = None
+
+
+class IbertServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("ibert-lsp", __version__)
+        self.settings = cfg.Settings()
+        self.docs: dict[str, DocState] = {}
+        self.config_schemas: dict = {}
+        self.config_schema_error: str | None = None
+        self.analysis_pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ibert-gate")
+        self.io_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ibert-io")
+        self.worker = None  # GenerationWorker, created when the model feature is on
+        self.model_state = "off"  # off | loading | ready | missing | failed
+        self.model_error: str | None = None
+        self._told_no_model = False
+        self._model_key: tuple | None = None
+        self._schema_key: tuple | None = None
+        self.root_path: str | None = None
+        self.stats: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ logging helpers
+    def log(self, message: str, level: types.MessageType = types.MessageType.Log) -> None:
+        log.info(message)
+        try:
+            self.window_log_message(types.LogMessageParams(type=level, message=message))
+        except Exception:  # before initialize / after exit: stderr only
+            pass
+
+    def tell(self, message: str, level: types.MessageType = types.MessageType.Info) -> None:
+        try:
+            self.window_show_message(types.ShowMessageParams(type=level, message=message))
+        except Exception:
+            log.info(message)
+
+    # ------------------------------------------------------------------ documents
+    def document(self, uri: str):
+        return self.workspace.get_text_document(uri)
+
+    def state(self, uri: str) -> DocState:
+        st = self.docs.get(uri)
+        if st is None:
+            st = self.docs[uri] = DocState()
+        return st
+
+    @staticmethod
+    def is_sql(doc) -> bool:
+        return (doc.language_id or "").lower() in SQL_IDS or doc.uri.lower().endswith(".sql")
+
+    @staticmethod
+    def is_python(doc) -> bool:
+        lang = (doc.language_id or "").lower()
+        return lang in PYTHON_IDS or doc.uri.lower().endswith((".py", ".pyi")) or (
+            not lang and not doc.uri.lower().endswith(".sql"))
+
+    def schemas_for(self, doc) -> dict:
+        """Configured schemas + `ibis.table(...)` declarations of the document (cached)."""
+        st = self.state(doc.uri)
+        if st.version == doc.version and st.schemas is not None and st.version is not None:
+            return st.schemas
+        schemas = dict(self.config_schemas)
+        source = doc.source
+        if len(source) <= MAX_DOC_CHARS and self.is_python(doc):
+            try:
+                from ibert_lsp.schema.sources import from_python_source
+
+                schemas.update(from_python_source(source))
+            except Exception as exc:
+                self.log(f"ibert: schema scan failed for {doc.uri}: {exc}")
+        st.schemas, st.version = schemas, doc.version
+        return schemas
+
+    def analysis_sync(self, uri: str):
+        """Analysis of the current text (runs in the gate thread)."""
+        from ibert_lsp.tasks.analysis import analyze
+
+        doc = self.document(uri)
+        st = self.state(uri)
+        version = doc.version
+        if st.analysis is not None and st.analysis_version == version and version is not None:
+            return st.analysis
+        source = doc.source
+        schemas = self.schemas_for(doc)
+        if len(source) > MAX_DOC_CHARS or not self.is_python(doc):
+            from ibert_lsp.tasks.analysis import Analysis
+
+            an = Analysis(source, schemas, None, {}, [], [], [])
+        else:
+            an = analyze(source, schemas)
+        st.analysis, st.analysis_version = an, version
+        return an
+
+    async def in_gate(self, fn: Callable, *args, **kwargs):
+        """Run gate/analysis work off the event loop (serialised)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.analysis_pool, functools.partial(fn, *args, **kwargs))
+
+    async def analysis(self, uri: str):
+        return await self.in_gate(self.analysis_sync, uri)
+
+    # ------------------------------------------------------------------ model
+    @property
+    def generator(self):
+        """The loaded Generator, or None (model off, missing, failed, or still loading)."""
+        if not self.settings.enabled("model") or self.worker is None:
+            return None
+        return self.worker.generator
+
+    def model_deadline(self) -> float:
+        return max(self.settings.max_latency_ms, 50) / 1000.0
+
+    async def run_model(self, fn: Callable, *args, **kwargs):
+        """Run a model-bound task function in the model worker thread, cancellably.
+
+        `fn` gets `cancel=threading.Event` and `generator=` keyword arguments; if the awaiting
+        request is cancelled, the event is set so generation stops at the next step.
+        """
+        gen = self.generator
+        if gen is None:
+            return None
+        cancel = threading.Event()
+        fut = self.worker.run(fn, *args, generator=gen, cancel=cancel, **kwargs)
+        try:
+            return await asyncio.wrap_future(fut)
+        except asyncio.CancelledError:
+            cancel.set()
+            fut.cancel()
+            raise
+
+    def tell_no_model_once(self) -> None:
+        if not self._told_no_model:
+            self._told_no_model = True
+            detail = f" ({self.model_error})" if self.model_error else ""
+            self.tell(NO_MODEL_MESSAGE + detail, types.MessageType.Warning)
+
+    async def load_model(self) -> None:
+        s = self.settings
+        key = (s.enabled("model"), s.model_path, s.adapter, s.device)
+        if key == self._model_key:
+            return
+        self._model_key = key
+        if not s.enabled("model"):
+            self.model_state = "off"
+            if self.worker is not None:
+                old, self.worker = self.worker, None
+                old.shutdown(wait=False)
+            return
+        from ibert_lsp.model.worker import GenerationWorker
+
+        def loader():
+            return load_generator(s.model_path, s.adapter, s.device)
+
+        old, self.worker = self.worker, GenerationWorker()
+        if old is not None:
+            old.shutdown(wait=False)
+        self.model_state = "loading"
+        what = s.model_path or "the default model"
+        async with self.progress("ibert: loading model", f"loading {what}") as report:
+            t0 = time.perf_counter()
+            fut = self.worker.start_loading(loader)
+            try:
+                gen = await asyncio.wrap_future(fut)
+            except Exception as exc:  # start_loading reports through load_error
+                gen = None
+                self.worker.load_error = exc
+            if self.worker is None:
+                return
+            err = self.worker.load_error
+            if gen is not None:
+                self.model_state = "ready"
+                self.stats["model_load_s"] = round(time.perf_counter() - t0, 2)
+                report(f"model ready in {self.stats['model_load_s']} s")
+                self.log(f"ibert: model loaded from {what} in {self.stats['model_load_s']} s")
+            elif err is not None:
+                self.model_state = "failed"
+                self.model_error = str(getattr(err, "message", err)).split("\n")[0]
+                self.log(f"ibert: model failed to load: {self.model_error}",
+                         types.MessageType.Warning)
+                self.tell_no_model_once()
+            else:
+                self.model_state = "missing"
+                self.tell_no_model_once()
+
+    # ------------------------------------------------------------------ schemas from settings
+    async def load_config_schemas(self) -> None:
+        s = self.settings
+        key = (s.database, s.schema_file)
+        if key == self._schema_key:
+            return
+        self._schema_key = key
+        if not s.database and not s.schema_file:
+            self.config_schemas = {}
+            return
+        async with self.progress("ibert: reading schemas", "reading table schemas") as report:
+            loop = asyncio.get_running_loop()
+            try:
+                schemas = await loop.run_in_executor(self.io_pool, read_config_schemas,
+                                                     s.database, s.schema_file, self.root_path)
+                self.config_schemas = schemas
+                self.config_schema_error = None
+                report(f"{len(schemas)} tables")
+                self.log(f"ibert: {len(schemas)} tables from settings: {', '.join(schemas)}")
+            except Exception as exc:
+                self.config_schemas = {}
+                self.config_schema_error = str(getattr(exc, "message", exc)).split("\n")[0]
+                self.tell(f"ibert: cannot read schemas: {self.config_schema_error}",
+                          types.MessageType.Warning)
+        for st in self.docs.values():  # caches depend on the schemas
+            st.version = None
+            st.analysis_version = None
+
+    # ------------------------------------------------------------------ progress
+    def progress(self, title: str, message: str):
+        server = self
+
+        class _Progress:
+            def __init__(self):
+                self.token = f"ibert-{uuid.uuid4().hex[:8]}"
+                self.ok = False
+
+            async def __aenter__(self):
+                caps = server.client_capabilities
+                window = getattr(caps, "window", None) if caps else None
+                if window is not None and window.work_done_progress:
+                    try:
+                        await asyncio.wait_for(
+                            server.work_done_progress.create_async(self.token), 5)
+                        server.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
+                            title=title, message=message, cancellable=False))
+                        self.ok = True
+                    except Exception:
+                        self.ok = False
+                return self.report
+
+            def report(self, msg: str) -> None:
+                self.last = msg
+                if self.ok:
+                    server.work_done_progress.report(
+                        self.token, types.WorkDoneProgressReport(message=msg))
+
+            async def __aexit__(self, *exc):
+                if self.ok:
+                    server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(
+                        message=getattr(self, "last", "done")))
+                return False
+
+        return _Progress()
+
+    # ------------------------------------------------------------------ settings
+    async def apply_settings(self, options: Any) -> None:
+        new, problems = cfg.apply(self.settings, options)
+        self.settings = new
+        for p in problems:
+            self.tell(f"ibert: {p}", types.MessageType.Warning)
+        self.log(f"ibert: settings {new}")
+        await self.reload()
+
+    async def reload(self) -> None:
+        await self.load_config_schemas()
+        asyncio.get_running_loop().create_task(self.load_model())
+        from ibert_lsp.features import diagnostics
+
+        for uri in list(self.docs):
+            try:
+                diagnostics.schedule(self, uri, delay=0)
+            except Exception:
+                pass
+
+
+def load_generator(model_path: str | None, adapter: str | None, device: str):
+    """The Generator the settings name.
+
+    - None: the embedded default model (`ibert model build`), or None when it is not built;
+    - `python:package.module:factory`: any Generator a Python factory returns (a plug-in
+      point, e.g. a remote model; the tests use it for scripted generators);
+    - anything else: a Hugging Face model directory or hub id (+ optional PEFT adapter).
+    """
+    if model_path and model_path.startswith("python:"):
+        import importlib
+
+        mod, _, attr = model_path[len("python:"):].partition(":")
+        factory = getattr(importlib.import_module(mod), attr or "make_generator")
+        return factory()
+    if model_path:
+        from ibert_lsp.model.hf import HFGenerator
+
+        return HFGenerator.load(model_path, adapter, device=device)
+    from ibert_lsp.model.default import load_default
+
+    if adapter:
+        return load_default(device=device, adapter=adapter)
+    return load_default(device=device)
+
+
+def read_config_schemas(database: str | None, schema_file: str | None, root: str | None) -> dict:
+    """Schemas from a schema JSON and/or a database (DuckDB file or ibis.connect URL)."""
+    from ibert_lsp.schema import sources
+
+    def resolve(p: str) -> str:
+        if "://" in p or os.path.isabs(p) or not root:
+            return p
+        return os.path.join(root, p)
+
+    out: dict = {}
+    if schema_file:
+        out.update(sources.parse_json(resolve(schema_file)))
+    if database:
+        db = resolve(database)
+        if "://" in db and not db.startswith("duckdb://"):
+            out.update(schemas_from_connection(db))
+        else:
+            out.update(sources.from_duckdb(db.removeprefix("duckdb://")))
+    return out
+
+
+def schemas_from_connection(url: str) -> dict:
+    """Table schemas through `ibis.connect(url)` (read only: lists tables, reads schemas)."""
+    import ibis
+
+    from ibert_lsp.schema.types import normalize_type
+
+    con = ibis.connect(url)
+    out = {}
+    try:
+        for name in con.list_tables():
+            if not name.isidentifier():
+                continue
+            sch = con.get_schema(name)
+            out[name] = {c: normalize_type(str(t)) for c, t in sch.items()}
+    finally:
+        try:
+            con.disconnect()
+        except Exception:
+            pass
+    return out
+
+
+# ---------------------------------------------------------------------- handler safety
+
+
+def safe(default: Any = None, *, name: str | None = None):
+    """Turn any exception in a handler into `default` plus a log message (never a dead server).
+
+    Cancellation propagates (pygls answers "request cancelled").
+    """
+
+    def deco(fn):
+        label = name or fn.__name__
+        if asyncio.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def wrapper(ls, *args, **kwargs):
+                try:
+                    return await fn(ls, *args, **kwargs)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    _report(ls, label, exc)
+                    return default() if callable(default) else default
+        else:
+            @functools.wraps(fn)
+            def wrapper(ls, *args, **kwargs):
+                try:
+                    return fn(ls, *args, **kwargs)
+                except Exception as exc:
+                    _report(ls, label, exc)
+                    return default() if callable(default) else default
+        return wrapper
+
+    return deco
+
+
+def _report(ls: IbertServer, label: str, exc: BaseException) -> None:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=6))
+    ls.stats["handler_errors"] = ls.stats.get("handler_errors", 0) + 1
+    ls.log(f"ibert: {label} failed: {type(exc).__name__}: {exc}\n{tb}", types.MessageType.Error)
+
+
+# ---------------------------------------------------------------------- the server
+
+
+def create_server() -> IbertServer:
+    from ibert_lsp.features import (
+        actions,
+        commands,
+        completion,
+        diagnostics,
+        hover,
+        inline,
+        lifecycle,
+    )
+
+    server = IbertServer()
+    for module in (lifecycle, diagnostics, completion, inline, actions, hover, commands):
+        module.register(server)
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ibert-lsp", description="The ibert language server.")
+    parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead")
+    parser.add_argument("--log-file", help="write the server's log here (default: stderr)")
+    parser.add_argument("--log-level", default=os.environ.get("IBERT_LOG_LEVEL", "WARNING"))
+    parser.add_argument("--no-model", action="store_true", help="never load a model")
+    parser.add_argument("--version", action="version", version=f"ibert-lsp {__version__}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        filename=args.log_file, level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if args.no_model:
+        os.environ["IBERT_NO_MODEL"] = "1"
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            parser.error("--tcp needs HOST:PORT, e.g. 127.0.0.1:2087")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The public entry point: translate, then let the gate decide whether the answer may be shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import Unsupported
+from .translator import build
+
+Fallback = Callable[[str, dict], list[str]]
+
+
+@dataclass
+class Result:
+    """ibis: the program (None unless verified, or unchecked with verify=False)."""
+
+    ibis: str | None
+    verified: bool
+    reason: str
+    checks: dict[str, Any] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
+    source: str = "translator"  # or "fallback"
+    candidate: str | None = None  # the unverified program, for diagnostics only
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s: float):
+    from ibert_lsp.validate.equivalence import check_sql_vs_ibis
+
+    return check_sql_vs_ibis(sql, code, schemas, dialect="duckdb", seeds=seeds, timeout_s=timeout_s)
+
+
+def _generator_fallback(generator: Any) -> Fallback | None:
+    """Wrap a model Generator as a fallback, through the shared prompt format when present."""
+    try:
+        from ibert_lsp.tasks import prompts  # owned by the model engineer
+    except ImportError:
+        return None
+
+    def ask(sql: str, schemas: dict) -> list[str]:
+        inp = {"sql": sql, "tables": {t: {"schema": c} for t, c in schemas.items()}}
+        prompt = prompts.build_prompt("sql_to_ibis", inp)
+        stop = getattr(prompts, "STOP", {}).get("sql_to_ibis", ())
+        outs = generator.generate(prompt, n=4, max_new_tokens=256, stop=stop)
+        return [prompts.parse_output("sql_to_ibis", o) for o in outs]
+
+    return ask
+
+
+def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool = True,
+              generator: Any = None, fallback: Fallback | None = None,
+              seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0) -> Result:
+    """SQL -> Ibis. With verify (the default) `ibis` is set only for a gate-proven translation."""
+    from ibert_lsp.schema.types import normalize_schemas
+
+    schemas = normalize_schemas(schemas)
+    try:
+        cand = build(sql, schemas, dialect)
+    except Unsupported as exc:
+        cand, why = None, exc.reason
+    if cand is not None and not verify:
+        return Result(cand.code, False, "not verified (verify=False)", {}, cand.features,
+                      candidate=cand.code)
+    if cand is not None:
+        verdict = _gate(cand.duckdb_sql, cand.code, schemas, seeds, timeout_s)
+        if verdict.ok:
+            return Result(cand.code, True, verdict.reason, verdict.checks, cand.features,
+                          candidate=cand.code)
+        why = f"translation failed verification: {verdict.reason}"
+    fb = fallback or (_generator_fallback(generator) if generator is not None else None)
+    if fb is not None:
+        return _try_fallback(fb, sql, schemas, dialect, seeds, timeout_s, why, cand)
+    return Result(None, False, why, {}, cand.features if cand else [],
+                  candidate=cand.code if cand else None)
+
+
+def _try_fallback(fb: Fallback, sql: str, schemas: dict, dialect: str, seeds, timeout_s,
+                  why: str, cand) -> Result:
+    """Model candidates go through exactly the same gate; the first proven one wins."""
+    from ibert_lsp.validate.equivalence import transpile
+
+    duck_sql = cand.duckdb_sql if cand else transpile(sql, dialect)
+    try:
+        candidates = fb(sql, schemas)
+    except Exception as exc:  # a broken model must not break translation
+        return Result(None, False, f"{why}; fallback failed: {exc}", {})
+    for code in candidates:
+        if not code or not code.strip():
+            continue
+        verdict = _gate(duck_sql, code, schemas, seeds, timeout_s)
+        if verdict.ok:
+            return Result(code, True, verdict.reason, verdict.checks, [], source="fallback",
+                          candidate=code)
+    return Result(None, False, f"{why}; no fallback candidate verified ({len(candidates)} tried)", {})

@@ -1,0 +1,180 @@
+"""FROM clauses: tables, views for self-joins, CTE names, derived tables, and join chains."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .code import V, call_text
+from .context import Ctx, Rel, Scope
+from .errors import Unsupported
+from .expressions import translate
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """Top-level AND terms of a condition, parentheses removed."""
+    if node is None:
+        return []
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return conjuncts(node.this) + conjuncts(node.expression)
+    return [node]
+
+
+def _columns(value, alias: str) -> dict[str, dict[str, str]]:
+    """SQL names (as written and lower-cased, as DuckDB folds them) -> real column names."""
+    cols: dict[str, str] = {}
+    for c in value.schema().names:
+        cols.setdefault(c.lower(), c)
+    for c in value.schema().names:
+        cols[c] = c
+    return {alias: cols}
+
+
+def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
+    """A table or CTE name; a second use while the first is in scope becomes `.view()`."""
+    if node.args.get("db") or node.args.get("catalog"):
+        raise Unsupported("schema-qualified table names are not supported")
+    name, alias = node.name, node.alias_or_name
+    if name in ctx.ctes:
+        base = ctx.ctes[name]
+    elif name in ctx.tables:
+        base = Rel(name, ctx.tables[name], {}, named=True)
+    else:
+        raise Unsupported(f"unknown table {name}")
+    if name in taken:
+        ctx.feature("self_join")
+        view = Rel(f"{base.text}.view()", base.value.view(), {}, named=False)
+        base = ctx.assign(alias if alias != name else f"{name}_2", view)
+    taken.add(name)
+    cols = _columns(base.value, alias)
+    if name in ctx.ctes:  # a CTE keeps its SQL column names
+        cols = {alias: dict(ctx.ctes[name].cols.get("", cols[alias]))}
+    return Rel(base.text, base.value, cols, named=True)
+
+
+def derived_source(node: exp.Subquery, scope: Scope | None, ctx: Ctx) -> Rel:
+    """(SELECT ...) AS alias."""
+    from .query import query
+
+    ctx.feature("subquery_from")
+    rel = query(node.this, scope, ctx)
+    alias = node.alias_or_name
+    return Rel(rel.text, rel.value, {alias: dict(rel.cols.get("", {}))}, named=rel.named)
+
+
+def source(node: exp.Expression, scope: Scope | None, ctx: Ctx, taken: set[str]) -> Rel:
+    if isinstance(node, exp.Table):
+        return table_source(node, ctx, taken)
+    if isinstance(node, exp.Subquery):
+        return derived_source(node, scope, ctx)
+    raise Unsupported(f"FROM {node.key.upper()} is not supported")
+
+
+def _how(join: exp.Join) -> str:
+    kind = (join.args.get("kind") or "").upper()
+    side = (join.args.get("side") or "").upper()
+    if join.args.get("method"):
+        raise Unsupported(f"{join.args['method']} joins are not supported")
+    if kind in ("SEMI", "ANTI"):
+        return kind.lower()
+    if kind == "CROSS":
+        return "cross"
+    if kind not in ("", "INNER", "OUTER"):
+        raise Unsupported(f"{kind} joins are not supported")
+    return {"": "inner", "LEFT": "left", "RIGHT": "right", "FULL": "outer"}[side]
+
+
+def _aliases(node: exp.Expression) -> set[str]:
+    return {c.table for c in node.find_all(exp.Column) if c.table}
+
+
+def _has_subquery(node: exp.Expression) -> bool:
+    return any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select))
+
+
+def from_clause(node: exp.Select, scope: Scope | None, ctx: Ctx, where: list[exp.Expression],
+                taken: set[str]) -> Rel:
+    """FROM + JOINs; WHERE terms linking comma-joined tables become join predicates."""
+    joins = node.args.get("joins") or []
+    first = source(node.args["from_"].this, scope, ctx, taken)
+    if not joins:
+        return first
+    ctx.feature("join")
+    if not first.named:
+        first = ctx.assign(next(iter(first.cols)), first)
+    parts: list[tuple[str, Rel]] = [(next(iter(first.cols)), first)]
+    text, value = first.text, first.value
+    equalities: list[tuple[str, str, str, str]] = []
+    for join in joins:
+        right = source(join.this, scope, ctx, taken)
+        if not right.named:
+            right = ctx.assign(next(iter(right.cols)), right)
+        alias = next(iter(right.cols))
+        how = _how(join)
+        conds = conjuncts(join.args.get("on"))
+        if join.args.get("using"):
+            raise Unsupported("JOIN USING should have been expanded")
+        if how in ("inner", "cross") and not conds:
+            known = {a for a, _ in parts} | {alias}
+            for term in list(where):
+                used = _aliases(term)
+                if alias in used and len(used) > 1 and used <= known and not _has_subquery(term):
+                    conds.append(term)
+                    where.remove(term)
+            how = "inner" if conds else "cross"
+        parts.append((alias, right))
+        jscope = Scope(ctx, None, outer=scope, join_refs={a: p for a, p in parts})
+        preds = [translate(c, jscope) for c in conds]
+        for c in conds:
+            if isinstance(c, exp.EQ) and isinstance(c.this, exp.Column) and isinstance(c.expression, exp.Column):
+                a, b = c.this, c.expression
+                pa, pb = dict(parts).get(a.table), dict(parts).get(b.table)
+                if pa is not None and pb is not None:
+                    equalities.append((a.table, pa.cols[a.table][a.name], b.table, pb.cols[b.table][b.name]))
+        ctx.feature(f"join_{how}")
+        if how == "cross":
+            value = value.cross_join(right.value)
+            text = f"{text}.cross_join({right.text})"
+            continue
+        pred_arg = preds[0] if len(preds) == 1 else preds
+        kwargs = {} if how == "inner" else {"how": how}
+        value = value.join(right.value, [p.value for p in preds], **kwargs)
+        text = f"{text}.join({right.text}, {call_text((pred_arg,), kwargs)})"
+    return Rel(text, value, join_columns(value, parts, equalities), named=False)
+
+
+def join_columns(value, parts: list[tuple[str, Rel]], equalities) -> dict[str, dict[str, str]]:
+    """Where each participant's columns ended up in the join's output (renamed or collapsed)."""
+    op = value.op()
+    refs = [op.first] + [link.table for link in op.rest]
+    located: dict[tuple[int, str], str] = {}
+    for out, field in op.values.items():
+        for i, ref in enumerate(refs):
+            if field.rel == ref:
+                located[(i, field.name)] = out
+    index = {alias: i for i, (alias, _) in enumerate(parts)}
+    cols: dict[str, dict[str, str]] = {}
+    for i, (alias, part) in enumerate(parts):
+        mapping: dict[str, str] = {}
+        for sql_name, real in part.cols[alias].items():
+            out = located.get((i, real))
+            if out is None:
+                out = _collapsed(alias, real, equalities, index, located)
+            if out is not None:
+                mapping[sql_name] = out
+        cols[alias] = mapping
+    return cols
+
+
+def _collapsed(alias, real, equalities, index, located) -> str | None:
+    """An inner equi-join column Ibis folded into its partner: use the partner's name."""
+    for a, ca, b, cb in equalities:
+        if (a, ca) == (alias, real) and (index[b], cb) in located:
+            return located[(index[b], cb)]
+        if (b, cb) == (alias, real) and (index[a], ca) in located:
+            return located[(index[a], ca)]
+    return None
+
+
+__all__ = ["from_clause", "conjuncts", "V"]

@@ -1,0 +1,305 @@
+"""One SELECT: FROM/JOIN -> WHERE -> GROUP BY/HAVING -> projection -> DISTINCT -> ORDER BY -> LIMIT.
+
+Each clause is a small function that takes the relation so far and returns the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from .aggregates import is_aggregate
+from .code import V, as_expr, call_text, is_ident, lit, pystr
+from .context import Ctx, Rel, Scope
+from .errors import Unsupported
+from .expressions import translate
+from .relations import conjuncts, from_clause
+from .windows import sort_key
+
+
+def key(node: exp.Expression) -> str:
+    return node.sql(dialect="duckdb")
+
+
+def correlated(node: exp.Expression) -> bool:
+    """Does any subquery inside refer to a table it does not define itself?"""
+    for sub in node.find_all(exp.Select):
+        inner = {t.alias_or_name for t in sub.find_all(exp.Table)}
+        inner |= {s.alias_or_name for s in sub.find_all(exp.Subquery) if s.alias_or_name}
+        if any(c.table and c.table not in inner for c in sub.find_all(exp.Column)):
+            return True
+    return False
+
+
+def find_aggregates(node: exp.Expression) -> list[exp.Expression]:
+    """Aggregate calls in an expression, not looking into subqueries or under OVER."""
+    if isinstance(node, (exp.Select, exp.Subquery, exp.Exists)):
+        return []
+    if is_aggregate(node) and not isinstance(node.parent, exp.Window):
+        if isinstance(node.parent, exp.Filter) and node.parent.this is node:
+            return []
+        return [node]
+    out: list[exp.Expression] = []
+    for child in node.iter_expressions():
+        out += find_aggregates(child)
+    return out
+
+
+def has_window(node: exp.Expression) -> bool:
+    return any(True for w in node.find_all(exp.Window))
+
+
+def only_inside_aggregates(node: exp.Expression) -> bool:
+    """Every column reference sits inside an aggregate (so the whole thing is one metric)."""
+    for col in node.find_all(exp.Column):
+        p = col.parent
+        while p is not None and p is not node and not is_aggregate(p):
+            p = p.parent
+        if p is None or (p is node and not is_aggregate(node)):
+            return False
+    return True
+
+
+def items(node: exp.Select) -> list[tuple[str, exp.Expression]]:
+    """(output name, expression) for each select item; qualify aliased them all."""
+    out = []
+    for e in node.expressions:
+        if isinstance(e, exp.Alias):
+            out.append((e.alias, e.this))
+        elif isinstance(e, exp.Column):
+            out.append((e.name, e))
+        elif isinstance(e, exp.Star):
+            raise Unsupported("unexpanded *")
+        else:
+            out.append((e.alias_or_name or "col", e))
+    return out
+
+
+def filter_(rel: Rel, preds: list[V]) -> Rel:
+    preds = [as_expr(p) for p in preds]
+    return rel.then(f"{rel.text}.filter({call_text(tuple(preds), {})})",
+                    rel.value.filter(*[p.value for p in preds]))
+
+
+def where_clause(rel: Rel, terms: list[exp.Expression], scope: Scope, hint: str) -> Rel:
+    if not terms:
+        return rel
+    scope.ctx.feature("where")
+    if not rel.named and any(correlated(t) for t in terms):
+        rel = scope.ctx.assign(hint, rel)
+    scope.rel = rel
+    return filter_(rel, [translate(t, scope) for t in terms])
+
+
+@dataclass
+class Output:
+    """The projected relation plus the SQL name of each output column."""
+
+    rel: Rel
+    names: list[tuple[str, str]] = field(default_factory=list)  # (sql name, column)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            m = f"{n}_{seen[n]}"
+            while m in seen:
+                seen[n] += 1
+                m = f"{n}_{seen[n]}"
+            seen[m] = 1
+            out.append(m)
+        else:
+            seen[n] = 1
+            out.append(n)
+    return out
+
+
+def project(rel: Rel, cols: list[tuple[str, V]]) -> Rel:
+    """`.select(...)`: plain columns as strings, computed ones as keywords (or `.name()`)."""
+    names = [n for n, _ in cols]
+    plain = [v.text == rel.ref(n).text if n in rel.names else False for n, v in cols]
+    if names == rel.names and all(plain):
+        return rel
+    first_kw = next((i for i, p in enumerate(plain) if not p), len(plain))
+    mixed = all(plain[:first_kw]) and not any(plain[first_kw:]) and all(
+        is_ident(n) and n != "ibis" for n, _ in cols[first_kw:])
+    parts, pos_vals, kw_vals = [], [], {}
+    for (n, v), p in zip(cols, plain):
+        v = as_expr(v)
+        if p:
+            parts.append(pystr(n))
+            pos_vals.append(n)
+        elif mixed:
+            parts.append(f"{n}={v.text}")
+            kw_vals[n] = v.value
+        else:
+            parts.append(f"{v.text}.name({pystr(n)})" if v.prec >= 14 else f"({v.text}).name({pystr(n)})")
+            pos_vals.append(v.value.name(n))
+    value = rel.value.select(*pos_vals, **kw_vals)
+    return rel.then(f"{rel.text}.select({', '.join(parts)})", value, {"": {}})
+
+
+def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | None) -> tuple[Rel, Scope]:
+    """GROUP BY + aggregates (+ HAVING) -> the aggregated relation and a scope over it."""
+    ctx = scope.ctx
+    group = node.args.get("group")
+    keys = list(group.expressions) if group is not None else []
+    if group is not None and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
+        raise Unsupported("ROLLUP/CUBE/GROUPING SETS are not supported")
+    sel = items(node)
+    having = node.args.get("having")
+    order = node.args.get("order")
+    key_parts: list[tuple[str | None, V]] = []
+    key_names: list[str] = []
+    used: set[str] = set()
+    for i, k in enumerate(keys):
+        v = translate(k, scope)
+        if isinstance(k, exp.Column) and v.text == rel.ref(v.value.get_name()).text:
+            name = v.value.get_name()
+            key_parts.append((None, V(pystr(name), name)))
+        else:
+            alias = next((n for n, e in sel if key(e) == key(k) and n not in used), None)
+            name = alias if alias and is_ident(alias) else f"key{i}"
+            key_parts.append((name, as_expr(v)))
+        used.add(name)
+        key_names.append(name)
+    metrics: list[tuple[str, V]] = []
+    metric_of: dict[str, str] = {}
+    for n, e in sel:
+        if not find_aggregates(e) or has_window(e) or not only_inside_aggregates(e):
+            continue
+        if key(e) in metric_of or n in used or not is_ident(n):
+            continue
+        metrics.append((n, as_expr(translate(e, scope))))
+        metric_of[key(e)] = n
+        used.add(n)
+    having_pre = having is not None and only_inside_aggregates(having.this) and not correlated(having.this)
+    extra = [e for _, e in sel] + ([having.this] if having is not None and not having_pre else [])
+    extra += [o.this for o in order.expressions] if order is not None else []
+    for e in extra:
+        for a in find_aggregates(e):
+            if key(a) not in metric_of:
+                name = f"agg{len(metrics)}"
+                while name in used:
+                    name += "_"
+                metrics.append((name, as_expr(translate(a, scope))))
+                metric_of[key(a)] = name
+                used.add(name)
+    ctx.feature("group_by" if keys else "aggregate")
+    text, value = rel.text, rel.value
+    if keys:
+        pos = [v for n, v in key_parts if n is None]
+        kw = {n: v for n, v in key_parts if n is not None}
+        value = value.group_by(*[v.value for v in pos], **{n: v.value for n, v in kw.items()})
+        text = f"{text}.group_by({call_text(tuple(pos), kw)})"
+        if having_pre:
+            ctx.feature("having")
+            pred = as_expr(translate(having.this, scope))
+            value = value.having(pred.value)
+            text = f"{text}.having({pred.text})"
+    elif having_pre:
+        raise Unsupported("HAVING without GROUP BY is not supported")
+    value = value.aggregate(**{n: v.value for n, v in metrics})
+    text = f"{text}.agg({call_text((), {n: v for n, v in metrics})})"
+    agg = Rel(text, value, {}, named=False)
+    post = Scope(ctx, agg, outer=outer, taken=scope.taken)
+    for k, n in zip(keys, key_names):
+        post.subst[key(k)] = agg.ref(n)
+    for k, n in metric_of.items():
+        post.subst[k] = agg.ref(n)
+    if having is not None and not having_pre:
+        ctx.feature("having")
+        agg = where_clause(agg, conjuncts(having.this), post, "grouped")
+        post.rel = agg
+    return agg, post
+
+
+def order_clause(rel: Rel, order: exp.Order, scope: Scope) -> Rel:
+    scope.ctx.feature("order_by")
+    keys = [sort_key(o, scope) for o in order.expressions]
+    return rel.then(f"{rel.text}.order_by({call_text(tuple(keys), {})})",
+                    rel.value.order_by(*[k.value for k in keys]))
+
+
+def limit_clause(rel: Rel, node: exp.Expression) -> Rel:
+    limit, offset = node.args.get("limit"), node.args.get("offset")
+    if limit is None and offset is None:
+        return rel
+    n = _const(limit.expression) if limit is not None else None
+    m = _const(offset.expression) if offset is not None else None
+    kw = {"offset": lit(m)} if m else {}
+    args = (lit(n),)
+    return rel.then(f"{rel.text}.limit({call_text(args, kw)})", rel.value.limit(n, offset=m or 0))
+
+
+def _const(node: exp.Expression) -> int:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return int(node.this)
+    raise Unsupported("LIMIT/OFFSET must be integer constants")
+
+
+def output_scope(out: Rel, sel: list[tuple[str, exp.Expression]], names: list[str], ctx: Ctx,
+                 outer: Scope | None) -> Scope:
+    """A scope over the projected relation: select aliases and select expressions resolve."""
+    s = Scope(ctx, Rel(out.text, out.value, {"": {n: c for (n, _), c in zip(sel, names)}}),
+              outer=outer)
+    s.taken = set()
+    for (n, e), c in zip(sel, names):
+        s.subst.setdefault(key(e), out.ref(c))
+    return s
+
+
+def source_rel(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str]) -> tuple[Rel, Scope, str]:
+    """FROM/JOIN and WHERE: the rows a SELECT works on, and a scope over them."""
+    if node.args.get("from_") is None:
+        raise Unsupported("SELECT without FROM is not supported")
+    where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+    rel = from_clause(node, outer, ctx, where, taken)
+    scope = Scope(ctx, rel, outer=outer, taken=taken)
+    hint = next(iter(rel.cols)) if len(rel.cols) == 1 else "joined"
+    rel = where_clause(rel, where, scope, hint)
+    scope.rel = rel
+    return rel, scope, hint
+
+
+def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str]) -> Rel:
+    """The whole SELECT pipeline."""
+    ctx.feature("select")
+    for arg in ("qualify", "windows", "laterals", "pivots", "sample", "connect", "prewhere"):
+        if node.args.get(arg):
+            raise Unsupported(f"{arg.upper()} is not supported")
+    rel, scope, hint = source_rel(node, outer, ctx, taken)
+    sel = items(node)
+    grouped = node.args.get("group") is not None or node.args.get("having") is not None or any(
+        find_aggregates(e) for _, e in sel)
+    if grouped:
+        rel, scope = group_by_clause(node, rel, scope, outer)
+    if any(correlated(e) for _, e in sel) and not rel.named:
+        rel = ctx.assign(hint, rel)
+        scope.rel = rel
+    names = unique_names([n for n, _ in sel])
+    cols = [(c, translate(e, scope)) for c, (_, e) in zip(names, sel)]
+    order = node.args.get("order")
+    distinct = node.args.get("distinct")
+    if distinct is not None and distinct.args.get("on"):
+        raise Unsupported("DISTINCT ON is not supported")
+    out = project(rel, cols)
+    out = Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))})
+    if distinct is not None:
+        ctx.feature("distinct")
+        out = out.then(f"{out.text}.distinct()", out.value.distinct())
+    if order is not None:
+        try:
+            out = order_clause(out, order, output_scope(out, sel, names, ctx, outer))
+        except Unsupported:
+            if distinct is not None:
+                raise
+            ordered = order_clause(rel, order, scope)
+            out = project(ordered, cols)
+            out = Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))})
+    out = limit_clause(out, node)
+    return Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))}, named=out.named)

@@ -1,0 +1,105 @@
+"""Subqueries inside expressions: IN (SELECT ..), EXISTS, scalar (SELECT ..)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .code import V, attr, binop, invert, lit, method
+from .context import Rel, Scope
+from .errors import Unsupported
+from .expressions import expr_v, handles, translate
+
+
+def _select_of(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    return node
+
+
+def _only_column(rel: Rel) -> V:
+    names = rel.names
+    if len(names) != 1:
+        raise Unsupported("subquery must return exactly one column")
+    return attr(V(rel.text, rel.value), names[0])
+
+
+def in_subquery(node: exp.In, scope: Scope) -> V:
+    from .query import query
+
+    scope.ctx.feature("in_subquery")
+    inner = query(_select_of(node.args["query"]), scope, scope.ctx)
+    return method(expr_v(node.this, scope), "isin", _only_column(inner))
+
+
+def _simple(select: exp.Expression) -> bool:
+    """One table, WHERE only: EXISTS can be written as `(condition).any()`."""
+    if not isinstance(select, exp.Select) or select.args.get("joins") or not select.args.get("where"):
+        return False
+    if any(select.args.get(k) for k in ("group", "having", "limit", "offset", "distinct", "order", "with_")):
+        return False
+    return isinstance(select.args["from_"].this, exp.Table)
+
+
+@handles(exp.Exists)
+def exists(node: exp.Exists, scope: Scope) -> V:
+    from .query import query
+    from .relations import table_source
+
+    scope.ctx.feature("exists")
+    select = _select_of(node.this)
+    if _simple(select):
+        taken = _taken(scope)
+        rel = table_source(select.args["from_"].this, scope.ctx, taken)
+        inner = Scope(scope.ctx, rel, outer=scope, taken=taken)
+        cond = translate(select.args["where"].this, inner)
+        if not any(True for _ in node.find_all(exp.Subquery)) and _refs_inner(cond, rel):
+            return method(cond, "any")
+    rel = query(select, scope, scope.ctx)
+    return binop(method(V(rel.text, rel.value), "count"), ">", lit(0))
+
+
+def _refs_inner(cond: V, rel: Rel) -> bool:
+    """`.any()` turns into EXISTS only when the condition touches the inner table."""
+    import ibis.expr.operations as ops
+
+    return any(isinstance(o, ops.Field) and o.rel == rel.value.op() for o in cond.value.op().find(ops.Field))
+
+
+def _taken(scope: Scope) -> set[str]:
+    """Tables in use by the enclosing scopes (their second use needs a view)."""
+    return scope.all_taken()
+
+
+def _scalar_aggregate(select: exp.Expression) -> bool:
+    """SELECT <one aggregate expression> FROM .. WHERE ..: writable as a plain reduction."""
+    from .select import find_aggregates, has_window, only_inside_aggregates
+
+    if not isinstance(select, exp.Select) or len(select.expressions) != 1:
+        return False
+    if any(select.args.get(k) for k in ("group", "having", "limit", "offset", "distinct", "order", "with_")):
+        return False
+    item = select.expressions[0]
+    item = item.this if isinstance(item, exp.Alias) else item
+    return bool(find_aggregates(item)) and only_inside_aggregates(item) and not has_window(item)
+
+
+@handles(exp.Subquery)
+def scalar_subquery(node: exp.Subquery, scope: Scope) -> V:
+    """(SELECT agg(..) FROM .. WHERE ..) -> the reduction itself; otherwise `.as_scalar()`."""
+    from .query import query
+
+    scope.ctx.feature("scalar_subquery")
+    select = _select_of(node)
+    if _scalar_aggregate(select):
+        from .select import source_rel
+
+        rel, inner, _ = source_rel(select, scope, scope.ctx, _taken(scope))
+        inner.rel = Rel(rel.text, rel.value, rel.cols, named=True)  # refs spelled through the chain
+        item = select.expressions[0]
+        return translate(item.this if isinstance(item, exp.Alias) else item, inner)
+    rel = query(_select_of(node), scope, scope.ctx, _taken(scope))
+    col = _only_column(rel)
+    return method(col, "as_scalar")
+
+
+__all__ = ["in_subquery", "exists", "invert"]

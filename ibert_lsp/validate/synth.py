@@ -1,0 +1,268 @@
+"""Deterministic synthetic rows for any schema, shaped so queries select something: values hit
+the literals a query mentions (and their neighbours, so `>` vs `>=` differ), join keys overlap
+between tables, NULLs and duplicate rows appear."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import decimal
+import hashlib
+import random
+import re
+import uuid
+from typing import Any
+
+from ibert_lsp.schema.types import Schemas
+
+NULL_RATE = 0.08
+LITERAL_RATE = 0.35
+DUPLICATE_RATE = 0.08
+KEY_POOL = 8          # join keys are drawn from 1..KEY_POOL
+WORDS = ["alpha", "beta", "gamma", "delta", "Alpha", "b c", "", "x%y", "epsilon", "zeta"]
+BASE_DATE = dt.date(2021, 1, 1)
+_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+
+
+# --- literals ------------------------------------------------------------------------------------
+
+def literals_from_sql(sql: str, dialect: str = "duckdb") -> list[Any]:
+    """Numbers and strings a SQL query compares against (LIKE patterns also without wildcards)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = sqlglot.parse(sql, read=dialect)
+    except Exception:  # noqa: BLE001 - unparsable SQL just yields no hints
+        return []
+    out: list[Any] = []
+    for tree in trees:
+        if tree is None:
+            continue
+        for lit in tree.find_all(exp.Literal):
+            if lit.is_string:
+                out.extend(_string_variants(lit.this))
+            else:
+                out.append(_number(lit.this))
+            parent = lit.parent
+            if isinstance(parent, exp.Neg) and not lit.is_string:
+                out.append(-_number(lit.this))
+    return [v for v in out if v is not None]
+
+
+def literals_from_code(code: str) -> list[Any]:
+    """Constants an Ibis snippet uses (AST only, nothing is run)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    out: list[Any] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (bytes, complex)) \
+                and node.value is not None and node.value is not Ellipsis:
+            if isinstance(node.value, str):
+                out.extend(_string_variants(node.value))
+            else:
+                out.append(node.value)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+                and isinstance(node.operand, ast.Constant) \
+                and isinstance(node.operand.value, (int, float)):
+            out.append(-node.operand.value)
+    return out
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def _string_variants(s: str) -> list[str]:
+    if len(s) > 200:
+        return []
+    out = [s]
+    core = s.strip("%_")
+    if core != s and core:
+        out += [core, "pre" + core + "post", core + "z"]
+    return out
+
+
+# --- values --------------------------------------------------------------------------------------
+
+def is_key_column(name: str, shared: set[str]) -> bool:
+    low = name.lower()
+    return (low == "id" or low.endswith("id") or low.endswith("_key") or low.endswith("sk")
+            or low in shared)
+
+
+def _rng(seed: int, *parts: str) -> random.Random:
+    digest = hashlib.sha256("\x00".join([str(seed), *parts]).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _int_range(t: str) -> tuple[int, int]:
+    bits = int(re.sub(r"\D", "", t) or 64)
+    if t.startswith("u"):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _as_date(v: Any) -> dt.date | None:
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _as_datetime(v: Any) -> dt.datetime | None:
+    if isinstance(v, str):
+        try:
+            return dt.datetime.fromisoformat(v.replace("Z", ""))
+        except ValueError:
+            d = _as_date(v)
+            return dt.datetime(d.year, d.month, d.day) if d else None
+    return None
+
+
+class _Column:
+    """Draws values of one column type, mixing in the query's literals."""
+
+    def __init__(self, typ: str, key: bool, literals: list[Any], rng: random.Random) -> None:
+        self.t = typ.lstrip("!").lower()
+        self.key = key
+        self.rng = rng
+        self.pool = self._literal_pool(literals)
+
+    def _literal_pool(self, lits: list[Any]) -> list[Any]:
+        t = self.t
+        if t.startswith("interval"):
+            return []
+        nums = [v for v in lits if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        strs = [v for v in lits if isinstance(v, str)]
+        if t.startswith(("int", "uint")):
+            lo, hi = _int_range(t)
+            cand = {int(n) + d for n in nums if abs(n) < 2**62 for d in (-1, 0, 1)}
+            return sorted(v for v in cand if lo <= v <= hi)
+        if t.startswith(("float", "decimal")):
+            cand = [float(n) + d for n in nums if abs(n) < 1e15 for d in (-0.5, 0.0, 0.5)]
+            return cand
+        if t == "string":
+            return strs
+        if t == "date":
+            return [d + dt.timedelta(days=k) for d in filter(None, map(_as_date, strs))
+                    for k in (-1, 0, 1)]
+        if t.startswith("timestamp"):
+            return [d + dt.timedelta(seconds=k) for d in filter(None, map(_as_datetime, strs))
+                    for k in (-1, 0, 1)]
+        return []
+
+    def draw(self) -> Any:
+        r = self.rng
+        if r.random() < (NULL_RATE / 2 if self.key else NULL_RATE):
+            return None
+        if self.pool and r.random() < LITERAL_RATE:
+            return self._fit(r.choice(self.pool))
+        return self._fresh()
+
+    def _fit(self, v: Any) -> Any:
+        m = _DECIMAL.match(self.t)
+        if self.t.startswith("decimal"):
+            scale = int(m.group(2)) if m else 3
+            return decimal.Decimal(str(v)).quantize(decimal.Decimal(1).scaleb(-scale))
+        return v
+
+    def _fresh(self) -> Any:
+        r, t = self.rng, self.t
+        if t.startswith("interval"):
+            return dt.timedelta(seconds=r.randint(0, 10 * 86400))
+        if t.startswith(("int", "uint")):
+            lo, hi = _int_range(t)
+            v = r.randint(1, KEY_POOL) if self.key else r.randint(-5, 120)
+            return max(lo, min(hi, v))
+        if t.startswith("float"):
+            return float(r.randint(1, KEY_POOL)) if self.key else round(r.uniform(-10, 500), 2)
+        if t.startswith("decimal"):
+            return self._fit(round(r.uniform(-10, 500), 2))
+        if t == "string":
+            if self.key:
+                return f"k{r.randint(1, KEY_POOL)}"
+            w = r.choice(WORDS)
+            return w if r.random() < 0.7 else f"{w}{r.randint(0, 9)}"
+        if t == "boolean":
+            return r.random() < 0.5
+        if t == "date":
+            return BASE_DATE + dt.timedelta(days=r.randint(0, 1200))
+        if t.startswith("timestamp"):
+            return dt.datetime(2021, 1, 1) + dt.timedelta(seconds=r.randint(0, 1200 * 86400))
+        if t == "time":
+            return dt.time(r.randint(0, 23), r.randint(0, 59), r.randint(0, 59))
+        if t == "binary":
+            return bytes(r.randint(0, 255) for _ in range(r.randint(0, 6)))
+        if t == "uuid":
+            return str(uuid.UUID(int=r.getrandbits(128) if not self.key else r.randint(1, KEY_POOL)))
+        if t == "json":
+            return f'{{"k": {r.randint(0, 9)}, "s": "{r.choice(WORDS[:4])}"}}'
+        if t.startswith("array<"):
+            inner = _Column(t[6:-1], False, [], r)
+            return [inner._fresh() for _ in range(r.randint(0, 3))]
+        if t == "null":
+            return None
+        raise ValueError(f"cannot synthesize values of type {t}")
+
+
+def synth_rows(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 40
+               ) -> dict[str, dict[str, list[Any]]]:
+    """Column lists per table; the pure-Python core of synth_tables."""
+    counts: dict[str, int] = {}
+    for cols in schemas.values():
+        for c in cols:
+            counts[c.lower()] = counts.get(c.lower(), 0) + 1
+    shared = {c for c, n in counts.items() if n > 1}
+    # strings naming columns (`select('id')`) are not values the query compares against
+    literals = [v for v in literals if not (isinstance(v, str) and v.lower() in counts)]
+    out: dict[str, dict[str, list[Any]]] = {}
+    for table, cols in schemas.items():
+        gens = {c: _Column(t, is_key_column(c, shared), literals, _rng(seed, table, c))
+                for c, t in cols.items()}
+        row_rng = _rng(seed, table, "\x00rows")
+        rows: list[dict[str, Any]] = []
+        for _ in range(n_rows):
+            if rows and row_rng.random() < DUPLICATE_RATE:
+                rows.append(dict(row_rng.choice(rows)))
+            else:
+                rows.append({c: g.draw() for c, g in gens.items()})
+        out[table] = {c: [row[c] for row in rows] for c in cols}
+    return out
+
+
+def arrow_type(typ: str):
+    """The pyarrow type used to ship a column into DuckDB before it is cast to its SQL type."""
+    import ibis.expr.datatypes as dtypes
+    import pyarrow as pa
+
+    d = dtypes.dtype(typ)
+    if d.is_decimal():
+        return pa.decimal128(d.precision or 18, d.scale if d.scale is not None else 3)
+    if d.is_interval():
+        return pa.duration("s")
+    if d.is_uuid() or d.is_json():
+        return pa.string()
+    return d.to_pyarrow()
+
+
+def synth_tables(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 40) -> dict:
+    """pyarrow tables per schema entry, deterministic for (schemas, literals, seed)."""
+    import pyarrow as pa
+
+    data = synth_rows(schemas, literals, seed, n_rows)
+    return {
+        table: pa.table({c: pa.array(vals, type=arrow_type(schemas[table][c]))
+                         for c, vals in cols.items()})
+        for table, cols in data.items()
+    }

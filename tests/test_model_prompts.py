@@ -1,0 +1,92 @@
+"""prompts.py and literals.py: one prompt layout for training and serving, literal masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from ibert_lsp.tasks import literals as lit
+from ibert_lsp.tasks import prompts
+
+CTX = {"tables": {"events": {"schema": {"user_id": "int64", "amount": "float64",
+                                        "country": "string"}}}}
+
+
+def test_sql_literals_skip_identifiers_and_quoted_names():
+    sql = "SELECT t1.a, \"col 2\" FROM t1 WHERE a > 10 AND b = 'it''s' AND c < 2.5"
+    values = [v for _, _, v in lit.sql_literals(sql)]
+    assert values == [10, "it's", 2.5]
+
+
+def test_code_literals_skip_fstrings_and_docstrings():
+    code = "t.filter(t.a > 10).select('x', f'{y}')\n"
+    assert [v for _, _, v in lit.code_literals(code)] == [10, "x"]
+
+
+def test_sql_to_ibis_masks_prompt_and_target_consistently():
+    inp = {"sql": "SELECT user_id FROM events WHERE amount > 10 AND country = 'FR'"}
+    target = {"ibis": "events.filter((events.amount > 10) & (events.country == \"FR\"))"
+                      ".select('user_id')"}
+    prompt, completion = prompts.training_text("sql_to_ibis", inp, target, CTX)
+    assert "10" not in prompt and "'FR'" not in prompt
+    assert "amount > <L0>" in prompt and "country = <L1>" in prompt
+    assert completion.endswith(prompts.EOS)
+    body = completion[: -len(prompts.EOS)]
+    assert "<L0>" in body and "<L1>" in body and "FR" not in body
+    assert prompt.startswith(prompts.TASK_TOKENS["sql_to_ibis"])
+    assert "tables: events(user_id int64, amount float64, country string)" in prompt
+    # restoring what the model would write gives back real code with Python quoting
+    restored = prompts.parse_output("sql_to_ibis", body + prompts.EOS + "junk", inp)
+    assert restored == "events.filter((events.amount > 10) & (events.country == 'FR'))" \
+                       ".select('user_id')"
+
+
+def test_ibis_to_sql_restores_sql_quoting():
+    inp = {"ibis": "events.filter(events.country == \"it's\")", "dialect": "duckdb"}
+    prompt = prompts.build_prompt("ibis_to_sql", inp, CTX)
+    assert "<L0>" in prompt and "it's" not in prompt
+    out = prompts.parse_output("ibis_to_sql", "SELECT * FROM events WHERE country = <L0>", inp)
+    assert out == "SELECT * FROM events WHERE country = 'it''s'"
+
+
+def test_invented_placeholder_is_refused():
+    inp = {"sql": "SELECT a FROM events WHERE amount > 1"}
+    with pytest.raises(lit.UnknownPlaceholder):
+        prompts.parse_output("sql_to_ibis", "events.filter(events.amount > <L3>)", inp)
+
+
+def test_fim_prompt_and_special_tokens_never_leak():
+    inp = {"prefix": "expr = events.", "suffix": "\nprint(expr)"}
+    prompt = prompts.build_prompt("code_completion", inp, CTX)
+    assert prompt.endswith(prompts.FIM_MIDDLE)
+    assert prompt.index(prompts.FIM_PREFIX) < prompt.index(prompts.FIM_SUFFIX)
+    raw = "select('user_id')<fim_middle><|endoftext|>more"
+    assert prompts.parse_output("code_completion", raw, inp) == "select('user_id')"
+    assert prompts.parse_output("code_completion", "<|pad|>filter(x)", inp) == "filter(x)"
+
+
+@pytest.mark.parametrize("task", prompts.TASKS)
+def test_every_task_builds_a_prompt_and_target(task):
+    inputs = {
+        "code_completion": ({"prefix": "events.", "suffix": ""}, {"completion": "count()"}),
+        "ibis_to_sql": ({"ibis": "events.count()", "dialect": "duckdb"},
+                        {"sql": "SELECT COUNT(*) FROM events"}),
+        "sql_to_ibis": ({"sql": "SELECT COUNT(*) FROM events"}, {"ibis": "events.count()"}),
+        "error_resolution": ({"code": "events.amout", "error": "no column amout"},
+                             {"fixed": "events.amount"}),
+        "qa": ({"question": "What is Ibis?"}, {"answer": "A dataframe library."}),
+        "documentation": ({"code": "def f(t):\n    return t", "style": "numpy"},
+                          {"docstring": "Return t."}),
+    }
+    inp, target = inputs[task]
+    prompt, completion = prompts.training_text(task, inp, target, CTX)
+    assert prompt.startswith(prompts.TASK_TOKENS[task])
+    assert completion.strip() and completion.endswith(prompts.EOS)
+    assert prompts.parse_output(task, completion, inp).strip() == \
+        str(target[prompts.TARGET_KEY[task]]).strip()
+
+
+def test_missing_input_key_is_a_prompt_error():
+    with pytest.raises(prompts.PromptError):
+        prompts.build_prompt("sql_to_ibis", {}, CTX)
+    with pytest.raises(prompts.PromptError):
+        prompts.build_prompt("nope", {}, CTX)
