@@ -10,7 +10,7 @@ Template language (also documented at the top of templates/basics.yaml):
   {x}                 slot x: SQL form on the SQL side, Python form on the Ibis side
   {x.key}             a named form of slot x (e.g. {op.word}, {r.lo}, {agg.name})
   {@x}                Ibis side: a column reference, `table.col` or `_.col` by the chosen style
-  [[a||b]]            alternative spellings with the same meaning
+  [[a;;b]]            alternative spellings with the same meaning
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ CHOICES: dict[str, list[dict]] = {
         _v("REVERSE", "reverse", name="rev", word="reversing", feature="reverse"),
     ],
     "datepart": [
-        _v("YEAR", "year", name="yr", fn="year", word="year"),
-        _v("MONTH", "month", name="mon", fn="month", word="month"),
-        _v("DAY", "day", name="dom", fn="day", word="day of the month"),
-        _v("QUARTER", "quarter", name="qtr", fn="quarter", word="quarter"),
+        _v("YEAR", "year", name="yr", fn="year", part="year", word="year"),
+        _v("MONTH", "month", name="mon", fn="month", part="month", word="month"),
+        _v("DAY", "day", name="dom", fn="day", part="day", word="day of the month"),
+        _v("QUARTER", "quarter", name="qtr", fn="quarter", part="quarter", word="quarter"),
     ],
     "tspart": [
         _v("HOUR", "hour", name="hr", word="hour"),
@@ -418,6 +418,7 @@ class Candidate:
     schemas: dict[str, dict[str, str]]
     style: str
     slots: dict[str, Any]
+    slot_specs: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -464,7 +465,7 @@ def fill_slots(tpl: Template, dom: Domain, rng: random.Random) -> dict[str, dict
 
 
 def _choose_alternatives(text: str, rng: random.Random) -> str:
-    return _ALT_RE.sub(lambda m: rng.choice(m.group(1).split("||")), text)
+    return _ALT_RE.sub(lambda m: rng.choice(m.group(1).split(";;")), text)
 
 
 def render(text: str, values: dict[str, dict], fixed: dict[str, str], side: str, style: str,
@@ -509,7 +510,8 @@ def expand_one(tpl: Template, dom: Domain, rng: random.Random, *, style: str | N
                  for k, v in values.items()}
     return Candidate(template=tpl.name, domain=dom.name, sql=sql, ibis=ibis_code,
                      description=desc, features=feats, difficulty=tpl.difficulty,
-                     schemas=schemas, style=style, slots=slot_info)
+                     schemas=schemas, style=style, slots=slot_info,
+                     slot_specs=dict(tpl.slots))
 
 
 def expand(templates: list[Template], domains: dict[str, Domain], *, per_domain: int,

@@ -431,6 +431,36 @@ def _report(ls: IbertServer, label: str, exc: BaseException) -> None:
 # ---------------------------------------------------------------------- the server
 
 
+def preload() -> None:
+    """Import everything handlers use before serving: an import running in a worker thread
+    holds the module's import lock, and a handler on the event loop importing the same module
+    would block the loop (measured: requests read 1-2 s late). Model libraries (torch,
+    transformers) are imported by the model worker only."""
+    import ibis  # noqa: F401
+    import ibis.expr.types  # noqa: F401
+    import ibis.selectors  # noqa: F401
+
+    import ibert_lsp.schema.sources  # noqa: F401
+    import ibert_lsp.tasks.analysis  # noqa: F401
+    import ibert_lsp.tasks.completion  # noqa: F401
+    import ibert_lsp.tasks.documentation  # noqa: F401
+    import ibert_lsp.tasks.error_resolution  # noqa: F401
+    import ibert_lsp.tasks.prompts  # noqa: F401
+    import ibert_lsp.tasks.qa  # noqa: F401
+    import ibert_lsp.tasks.retrieval  # noqa: F401
+    import ibert_lsp.validate.safe_eval  # noqa: F401
+    import ibert_lsp.model.worker  # noqa: F401
+
+    try:
+        import ibert_lsp.tasks.sql_to_ibis  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        import jedi  # noqa: F401
+    except ImportError:
+        pass
+
+
 def create_server() -> IbertServer:
     from ibert_lsp.features import (
         actions,
@@ -463,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.no_model:
         os.environ["IBERT_NO_MODEL"] = "1"
+    preload()
     server = create_server()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

@@ -59,6 +59,17 @@ def test_loads_manifest_dir_with_merged_adapter(gen, model_dir):
     assert gen.info["params"] > 0
 
 
+def test_premerged_copy_equals_base_plus_adapter(gen, model_dir):
+    import torch
+
+    assert gen.info["base"].endswith("merged")
+    unmerged = HFGenerator.load(model_dir, merge=False)
+    assert hasattr(unmerged.model, "peft_config") and not unmerged.info["merged"]
+    x = torch.tensor([[3, 50, 60, 70, 80]])
+    with torch.inference_mode():
+        assert torch.allclose(gen.model(x).logits, unmerged.model(x).logits, atol=1e-4)
+
+
 def test_candidates_are_distinct_and_free_of_special_tokens(gen):
     inp = {"prefix": "expr = events.filter(events.amount > 5).", "suffix": ""}
     prompt = prompts.build_prompt("code_completion", inp, CONTEXT)
@@ -175,9 +186,12 @@ def test_missing_and_corrupt_model_dirs_are_clear_errors(tmp_path, model_dir):
         HFGenerator.load(bad_manifest)
     bad_weights = tmp_path / "bad_weights"
     shutil.copytree(model_dir, bad_weights)
-    (bad_weights / "base" / "model.safetensors").write_bytes(b"garbage" * 10)
+    (bad_weights / "merged" / "model.safetensors").write_bytes(b"garbage" * 10)
     with pytest.raises(ModelLoadError, match="cannot load model"):
         HFGenerator.load(bad_weights)
+    (bad_weights / "base" / "model.safetensors").write_bytes(b"garbage" * 10)
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        HFGenerator.load(bad_weights, merge=False)
     no_adapter = tmp_path / "no_adapter"
     shutil.copytree(model_dir, no_adapter)
     shutil.rmtree(no_adapter / "adapter")

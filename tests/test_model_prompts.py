@@ -18,7 +18,7 @@ def test_sql_literals_skip_identifiers_and_quoted_names():
 
 
 def test_code_literals_skip_fstrings_and_docstrings():
-    code = "t.filter(t.a > 10).select('x', f'{y}')\n"
+    code = "t.filter(t.a > 10).mutate(b=t.c.contains('x'), d=f'{y}')\n"
     assert [v for _, _, v in lit.code_literals(code)] == [10, "x"]
 
 
@@ -90,3 +90,12 @@ def test_missing_input_key_is_a_prompt_error():
         prompts.build_prompt("sql_to_ibis", {}, CTX)
     with pytest.raises(prompts.PromptError):
         prompts.build_prompt("nope", {}, CTX)
+
+
+def test_column_name_strings_are_not_masked():
+    code = "events.filter(events.country == 'FR').select('user_id', 'amount')" \
+           ".order_by(['amount'])['kind']"
+    assert [v for _, _, v in lit.code_literals(code)] == ["FR"]
+    a = prompts.build_prompt("ibis_to_sql", {"ibis": code.replace("user_id", "kind")}, CTX)
+    b = prompts.build_prompt("ibis_to_sql", {"ibis": code}, CTX)
+    assert a != b and "'user_id'" in b

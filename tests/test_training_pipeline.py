@@ -18,7 +18,7 @@ def test_all_stages_ran_and_wrote_their_files():
     model = run_dir / "model"
     for name in ("ibert.json", "README.md", "eval.md", "eval.json", "loss.png",
                  "base/config.json", "base/tokenizer.json", "adapter/adapter_config.json",
-                 "adapter/adapter_model.safetensors"):
+                 "adapter/adapter_model.safetensors", "merged/config.json"):
         assert (model / name).exists(), name
     assert (model / "loss.png").read_bytes()[:4] == b"\x89PNG"
     card = (model / "README.md").read_text()

@@ -12,7 +12,7 @@ from ibert_lsp.errors import IbertError
 DEFAULTS: dict = {
     "name": "recipe",
     "seed": 0,
-    "threads": None,  # torch threads; None = all cores
+    "threads": "auto",  # torch threads: a number, or auto (all cores unless the machine is busy)
     "output": "data/models/default",
     "data": {
         "dir": "data/generated",  # holds train/valid/test/test_family.jsonl
@@ -34,6 +34,7 @@ DEFAULTS: dict = {
         "intermediate_size": 384,
         "max_positions": 512,
         "dropout": 0.0,
+        "dtype": None,  # e.g. bfloat16 for a large pretrained base on a GPU
     },
     "pretrain": {
         "steps": 1000,
@@ -74,6 +75,7 @@ DEFAULTS: dict = {
             "documentation": 1.0,
         },
     },
+    "export": {"merged": True},  # also save base + adapter merged (small bases only)
     "eval": {
         "splits": ["test", "test_family"],
         "max_per_task": 50,

@@ -152,9 +152,12 @@ def evaluate(generator, records: list[dict], *, max_per_task: int | None = 50,
             s = score_example(task, r, preds[0] if preds else None)
             s["id"] = r.get("id")
             if n_samples > 1:
-                samples = cand.model_candidates(generator, task, inp, ctx, n=n_samples,
+                # n independent samples (one per call: candidates lists are deduplicated)
+                ok = []
+                for _ in range(n_samples):
+                    got = cand.model_candidates(generator, task, inp, ctx, n=1,
                                                 max_new_tokens=limit, temperature=temperature)
-                ok = [cand.check(task, inp, ctx, p).ok for p in samples]
+                    ok.append(bool(got) and cand.check(task, inp, ctx, got[0]).ok)
                 s["samples"] = n_samples
                 s["correct"] = sum(ok)
             scores.append(s)

@@ -25,6 +25,8 @@ def _common(p: argparse.ArgumentParser, n: int = 4) -> None:
                    help="also print candidates the gate refused, with the reason")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds the model may take (default: 30)")
+    p.add_argument("--max-new-tokens", type=int,
+                   help="longest candidate in tokens (default: per task)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,7 +122,7 @@ def _run(args, task: str, inp: dict, context: dict) -> list:
         raise IbertError("--candidates must be at least 1")
     t0 = time.perf_counter()
     out = checked_candidates(gen, task, inp, context, n=args.candidates,
-                             deadline_s=args.timeout)
+                             deadline_s=args.timeout, max_new_tokens=args.max_new_tokens)
     args._elapsed = time.perf_counter() - t0
     return out
 

@@ -16,6 +16,8 @@ def to_server(doc, pos: types.Position, lines: list[str] | None = None) -> tuple
         return 0, 0
     line = min(max(pos.line, 0), len(lines) - 1)
     try:
+        if pos.character >= doc.position_codec.client_num_units(lines[line]):
+            return line, len(lines[line])
         sp = doc.position_codec.position_from_client_units(
             lines, types.Position(line=line, character=max(pos.character, 0)))
         ch = sp.character

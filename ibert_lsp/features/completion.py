@@ -31,7 +31,24 @@ KINDS = {
 }
 
 
-def to_items(doc, line: int, character: int, cands, lines) -> list[types.CompletionItem]:
+def markdown_ok(ls: IbertServer) -> bool:
+    try:
+        fmts = ls.client_capabilities.text_document.completion.completion_item.documentation_format
+        return bool(fmts) and types.MarkupKind.Markdown in fmts
+    except AttributeError:
+        return False
+
+
+def _doc(value: str, markdown: bool):
+    if not value:
+        return None
+    if markdown:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=value)
+    return value
+
+
+def to_items(doc, line: int, character: int, cands, lines,
+             markdown: bool = True) -> list[types.CompletionItem]:
     items = []
     end = to_client(doc, line, character, lines)
     for i, c in enumerate(cands):
@@ -45,8 +62,7 @@ def to_items(doc, line: int, character: int, cands, lines) -> list[types.Complet
             label=c.label,
             kind=KINDS.get(c.kind, types.CompletionItemKind.Text),
             detail=c.detail or None,
-            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                              value=c.documentation) if c.documentation else None,
+            documentation=_doc(c.documentation, markdown),
             sort_text=f"{c.rank}{i:04d}",
             filter_text=c.insert_text if c.kind != "model" else None,
             text_edit=types.TextEdit(range=types.Range(start=start, end=end),
@@ -102,7 +118,8 @@ def register(server: IbertServer) -> None:
                                            "Suggested by the local model; checked against the "
                                            "schemas.", "model", 5, ctx.replace_start))
         return types.CompletionList(is_incomplete=False,
-                                    items=to_items(doc, line, character, cands[:300], lines))
+                                    items=to_items(doc, line, character, cands[:300], lines,
+                                                   markdown_ok(ls)))
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
     async def resolve(ls: IbertServer, item: types.CompletionItem):
@@ -121,7 +138,6 @@ def register(server: IbertServer) -> None:
 
             doc = await ls.in_gate(full_doc, data["qualname"])
             if doc:
-                item.documentation = types.MarkupContent(
-                    kind=types.MarkupKind.Markdown,
-                    value=f"```python\n{item.detail or item.label}\n```\n\n{doc}")
+                item.documentation = _doc(
+                    f"```python\n{item.detail or item.label}\n```\n\n{doc}", markdown_ok(ls))
         return item

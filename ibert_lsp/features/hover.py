@@ -43,9 +43,10 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
     import ibis
     import ibis.expr.types as ir
 
-    from ibert_lsp.tasks.completion import evaluate_receiver, receiver_before
+    from ibert_lsp.tasks.completion import _statement_start, evaluate_receiver, receiver_before
 
-    text = source.split("\n")[line]
+    all_lines = source.split("\n")
+    text = all_lines[line]
     m = None
     for mm in _WORD.finditer(text):
         if mm.start() <= character <= mm.end():
@@ -55,8 +56,13 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
         return None
     word = m.group(0)
     before = text[: m.start()].rstrip()
-    if before.endswith("."):
-        rec_text = receiver_before(before[:-1], len(before) - 1)
+    first = _statement_start(all_lines, line)
+    if not before and first < line:  # `    .group_by(...)` continuing a chain
+        before = "\n".join(all_lines[first:line]).rstrip()
+    if before.endswith(".") or text[: m.start()].strip() == ".":
+        ctx = "\n".join(all_lines[first:line] + [text[: m.start()]]).rstrip()
+        ctx = ctx[:-1]
+        rec_text = receiver_before(ctx, len(ctx))
         obj = evaluate_receiver(rec_text, schemas, env) if rec_text else None
         if obj is None:
             return None

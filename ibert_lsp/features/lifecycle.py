@@ -42,6 +42,7 @@ def register(server: IbertServer) -> None:
         asyncio.get_running_loop().create_task(ls.load_model())
         # warm the caches the first requests need (imports, API index) off the event loop
         asyncio.get_running_loop().run_in_executor(ls.analysis_pool, _warm)
+        asyncio.get_running_loop().run_in_executor(ls.io_pool, _warm_translator)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @safe()
@@ -77,3 +78,13 @@ def _warm() -> None:
     completion.class_members(ir.Table)
     completion.module_members("ibis")
     retrieval.index()
+
+
+def _warm_translator() -> None:
+    """The first translation pays for DuckDB and the verifier (~1 s): pay it at start-up."""
+    try:
+        from ibert_lsp.tasks.sql_to_ibis import translate
+
+        translate("SELECT a, COUNT(*) AS n FROM t WHERE a > 1 GROUP BY a", {"t": {"a": "int64"}})
+    except Exception:
+        pass

@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,14 +114,64 @@ def base_tables(schemas: Schemas) -> dict[str, Any]:
     return tables
 
 
-def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None) -> Any:
-    """Evaluate an untrusted snippet through the gate with the schema tables and `env` bound."""
+def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None, *,
+              any_value: bool = False) -> Any:
+    """Evaluate an untrusted snippet through the gate with the schema tables and `env` bound.
+
+    `any_value=True` accepts any value the gate lets through (e.g. a `GroupedTable` half-way
+    through `t.group_by(...).agg(...)`), not only finished Ibis expressions.
+    """
     from ibert_lsp.validate import safe_eval
 
     tables = {**base_tables(schemas), **(env or {})}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if any_value:
+            return safe_eval.run(snippet, schemas, tables=tables)[0]
         return safe_eval.evaluate(snippet, schemas, tables=tables)
+
+
+# Re-analysing after each keystroke re-evaluates only the statements whose text or inputs
+# changed: results are memoised by (snippet, schemas, identity of the expressions it reads).
+_STMT_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_STMT_CACHE_SIZE = 4096
+_STMT_LOCK = threading.Lock()
+
+
+def _cached_eval(snippet: str, schemas: Schemas, env: dict[str, Any], free: set[str],
+                 schema_key: str | None = None) -> Any:
+    import json
+
+    from ibert_lsp.validate.errors import GateError
+
+    names = sorted(n for n in free if n in env)
+    used = tuple((n, id(env[n])) for n in names)
+    held = tuple(env[n] for n in names)  # keeps those ids unique while the entry lives
+    key = (snippet, schema_key or json.dumps(schemas, sort_keys=True), used)
+    with _STMT_LOCK:
+        hit = _STMT_CACHE.get(key)
+        if hit is not None:
+            _STMT_CACHE.move_to_end(key)
+    if hit is not None:
+        kind, value, _ = hit
+        if kind == "err":
+            raise GateError(value.kind, value.message, line=value.line, col=value.col,
+                            end_line=value.end_line, end_col=value.end_col,
+                            suggestions=list(value.suggestions))
+        return value
+    try:
+        expr = gate_eval(snippet, schemas, env)
+    except GateError as err:
+        with _STMT_LOCK:
+            _STMT_CACHE[key] = ("err", err, held)
+            while len(_STMT_CACHE) > _STMT_CACHE_SIZE:
+                _STMT_CACHE.popitem(last=False)
+        raise
+    with _STMT_LOCK:
+        _STMT_CACHE[key] = ("ok", expr, held)
+        while len(_STMT_CACHE) > _STMT_CACHE_SIZE:
+            _STMT_CACHE.popitem(last=False)
+    return expr
 
 
 def parse_tolerant(code: str, max_tries: int = 25) -> tuple[ast.Module | None, list[int]]:
@@ -278,7 +330,8 @@ def problem_from_gate(stmt: Statement, err: Any, lines: list[str]) -> Problem:
     )
 
 
-def _pandas_lint(stmt: Statement, env: dict[str, Any], lines: list[str]) -> list[Problem]:
+def _pandas_lint(stmt: Statement, env: dict[str, Any], lines: list[str],
+                 schemas: Schemas | None = None) -> list[Problem]:
     """Pandas idioms that Ibis accepts (deprecated) or rejects: `t[t.x > 1]`."""
     import ibis.expr.types as ir
 
@@ -291,7 +344,10 @@ def _pandas_lint(stmt: Statement, env: dict[str, Any], lines: list[str]) -> list
             isinstance(sl, ast.BinOp) and isinstance(sl.op, (ast.BitAnd, ast.BitOr))
         ):
             base = node.value
-            if isinstance(base, ast.Name) and isinstance(env.get(base.id), ir.Table):
+            table = env.get(base.id)
+            if table is None and schemas and base.id in schemas:
+                table = base_tables(schemas).get(base.id)
+            if isinstance(base, ast.Name) and isinstance(table, ir.Table):
                 # `stmt.value` belongs to the document's tree: positions are the document's
                 line0 = node.lineno - 1
                 col = char_col(lines, line0, node.col_offset)
@@ -349,6 +405,9 @@ def analyze(
 
     env = dict(env or {})
     history = analysis._history
+    import json
+
+    schema_key = json.dumps(schemas, sort_keys=True)
     for st in statements(tree):
         target: str | None = None
         if isinstance(st, ast.Assign):
@@ -378,7 +437,7 @@ def analyze(
             ref = _table_ref(value, schemas)
         if ref is not None:
             try:
-                env[target] = ibis.table(schemas[ref], name=ref)
+                env[target] = base_tables(schemas)[ref]  # same object every run: cacheable
                 history.append((st.end_lineno, target, env[target]))
             except Exception:
                 pass
@@ -406,7 +465,7 @@ def analyze(
         if not check:
             continue
         try:
-            expr = gate_eval(stmt.snippet, schemas, env)
+            expr = _cached_eval(stmt.snippet, schemas, env, free, schema_key)
         except GateError as err:
             if err.kind in REPORTED_KINDS:
                 analysis.problems.append(problem_from_gate(stmt, err, lines))
@@ -418,7 +477,7 @@ def analyze(
             analysis.problems.append(
                 problem_from_gate(stmt, GateError("ibis", str(err)), lines))
             continue
-        analysis.problems.extend(_pandas_lint(stmt, env, lines))
+        analysis.problems.extend(_pandas_lint(stmt, env, lines, schemas))
         if target:
             env[target] = expr
             history.append((st.end_lineno, target, expr))

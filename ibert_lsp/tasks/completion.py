@@ -350,7 +350,7 @@ def evaluate_receiver(text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
     from ibert_lsp.tasks.analysis import gate_eval
 
     try:
-        return gate_eval("(" + text + ")", schemas, env)
+        return gate_eval("(" + text + ")", schemas, env, any_value=True)
     except Exception:  # GateError or a gate bug: no members rather than a failed request
         return None
 
@@ -580,7 +580,7 @@ def statement_checks(code: str, line: int, schemas: Schemas, env: dict[str, Any]
         try:
             from ibert_lsp.tasks.analysis import gate_eval
 
-            gate_eval("(" + seg + ")", schemas, env)
+            gate_eval("(" + seg + ")", schemas, env, any_value=True)
             return True
         except Exception:
             return False

@@ -100,7 +100,9 @@ def _rule_candidates(code: str, schemas: Schemas, p: Problem, env: dict[str, Any
     out: list[tuple[str, str]] = []
     name = p.data.get("name")
     if p.code in ("unknown-column", "unknown-attribute", "pandas-method") and name:
-        sugg = list(p.suggestions)
+        # only names that look like what was typed: a far-fetched column is a wrong fix that
+        # happens to compile
+        sugg = [s for s in p.suggestions if p.code == "pandas-method" or _similar(name, s)]
         if not sugg:
             pool = _columns(schemas)
             sugg = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
@@ -123,6 +125,11 @@ def _rule_candidates(code: str, schemas: Schemas, p: Problem, env: dict[str, Any
             if new:
                 out.append((f"Replace `{name}` with `{s}`", new))
     return out
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
 
 
 def _pandas_filter_fix(code: str, p: Problem) -> str | None:

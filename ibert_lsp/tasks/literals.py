@@ -84,10 +84,54 @@ def _line_offsets(code: str) -> list[int]:
     return offs
 
 
+# Methods whose string arguments name columns: those strings are code, not data, and stay.
+COLUMN_METHODS = {
+    "select", "group_by", "order_by", "drop", "distinct", "rename", "relocate", "join",
+    "left_join", "inner_join", "outer_join", "right_join", "semi_join", "anti_join", "cross_join",
+    "asof_join", "asc", "desc", "unpack", "dropna", "drop_null", "fill_null", "pivot_longer",
+    "pivot_wider", "cols", "c", "table", "sql", "alias", "name", "window", "lag", "lead",
+}
+
+
+def _column_name_positions(code: str) -> set[tuple[int, int]]:
+    """(line, char col) of string constants that name columns (`select('a')`, `t['a']`)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    lines = code.splitlines()
+    found: set[tuple[int, int]] = set()
+
+    def add(node):
+        nodes = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+        for n in nodes:
+            if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                line = lines[n.lineno - 1] if n.lineno - 1 < len(lines) else ""
+                col = len(line.encode()[: n.col_offset].decode(errors="ignore"))
+                found.add((n.lineno, col))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in COLUMN_METHODS:
+            for a in node.args:
+                add(a)
+            for kw in node.keywords:
+                if kw.arg in (None, "by", "on", "predicates", "names", "cols", "group_by",
+                              "order_by") or node.func.attr == "rename":
+                    add(kw.value)
+        elif isinstance(node, ast.Subscript):
+            add(node.slice)
+    return found
+
+
 def code_literals(code: str) -> list[tuple[int, int, object]]:
-    """(start, end, value) of each plain string/number literal in Python code (no f-strings)."""
+    """(start, end, value) of each plain string/number literal in Python code (no f-strings,
+    no strings that name columns)."""
     out = []
     offs = _line_offsets(code)
+    names = _column_name_positions(code)
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(code).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -97,6 +141,8 @@ def code_literals(code: str) -> list[tuple[int, int, object]]:
             continue
         text = tok.string
         if tok.type == tokenize.STRING:
+            if tok.start in names:
+                continue
             prefix = re.match(r"^[A-Za-z]*", text).group(0).lower()
             if prefix not in ("", "u") or text.startswith(('"""', "'''")):
                 continue

@@ -78,7 +78,7 @@ class _Checker:
     """Walks statements in order, tracking which names exist, refusing what is not allowed."""
 
     def __init__(self, names: set[str]) -> None:
-        self.globals = set(names) | {"ibis", "_"} | set(policy.SAFE_CONSTANTS)
+        self.globals = set(names) | {"ibis", "_", "s", "selectors"} | set(policy.SAFE_CONSTANTS)
         self.builtins = set(policy.SAFE_BUILTINS)
 
     # statements --------------------------------------------------------------------------------
@@ -121,9 +121,9 @@ class _Checker:
             check_constant(node)
         elif isinstance(node, ast.Attribute):
             check_attr_name(node, node.attr)
-            if isinstance(node.value, ast.Name) and node.value.id == "ibis" and "ibis" not in local:
-                if node.attr not in policy.IBIS_ALLOWED:
-                    raise forbidden(node, f"ibis.{node.attr}")
+            if isinstance(node.value, ast.Name) and node.value.id == "ibis" \
+                    and "ibis" not in local and node.attr not in policy.IBIS_ALLOWED:
+                raise forbidden(node, f"ibis.{node.attr}")
             self.expr(node.value, local)
         elif isinstance(node, ast.Call):
             self.call(node, local)
@@ -225,8 +225,9 @@ def comp_targets(node: ast.AST) -> set[str]:
 def check_attr_name(node: ast.AST, attr: str) -> None:
     if attr.startswith("_"):
         raise forbidden(node, f"the attribute {attr!r} (names starting with '_')")
-    if attr in policy.DENIED_ATTRS:
-        raise forbidden(node, f"'.{attr}'")
+    if policy.attr_denied(attr):
+        raise GateError("forbidden", f"'.{attr}' is not allowed in Ibis code checked by ibert "
+                        f"(for a column named {attr!r} write t[{attr!r}])").locate(node)
 
 
 def check_constant(node: ast.Constant) -> None:
@@ -251,9 +252,7 @@ def import_bindings(node: ast.Import | ast.ImportFrom) -> list[str]:
     out: list[str] = []
     if isinstance(node, ast.Import):
         for alias in node.names:
-            if alias.name == "ibis" and alias.asname in (None, "ibis"):
-                out.append("ibis")
-            elif alias.name == "ibis.selectors" and alias.asname is None:
+            if alias.name == "ibis" and alias.asname in (None, "ibis") or alias.name == "ibis.selectors" and alias.asname is None:
                 out.append("ibis")
             elif alias.name == "ibis.selectors" and alias.asname in ("s", "selectors"):
                 out.append(alias.asname)

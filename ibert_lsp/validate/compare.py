@@ -25,7 +25,7 @@ def norm(v: Any) -> Any:
     if isinstance(v, float):
         return None if math.isnan(v) else v
     if isinstance(v, dt.datetime):
-        return v.astimezone(dt.timezone.utc).replace(tzinfo=None) if v.tzinfo else v
+        return v.astimezone(dt.UTC).replace(tzinfo=None) if v.tzinfo else v
     if isinstance(v, dt.timedelta):
         return v.total_seconds()
     if isinstance(v, uuid.UUID):
@@ -92,34 +92,56 @@ def _show(row: tuple) -> str:
 
 
 def compare_rows(a: list[tuple], b: list[tuple], *, ordered: bool = False,
-                 key_idx: list[int] | None = None, limited: bool = False,
-                 rtol: float = RTOL) -> str | None:
-    """None when `a` and `b` agree, else a one-line reason. With `ordered`, the sort-key columns
-    `key_idx` must come in the same sequence (rows tied on the key may be permuted); with
-    `limited`, rows tied with the last key may differ (LIMIT cuts through ties)."""
+                 keys_a: list[tuple] | None = None, keys_b: list[tuple] | None = None,
+                 limited: bool = False, rtol: float = RTOL) -> str | None:
+    """None when `a` and `b` agree, else a one-line reason.
+
+    Unordered: same multiset. Ordered without keys: same sequence. Ordered with `keys_a` (the
+    sort key of each row of `a`): rows tied on the key may come in any order, i.e. every run of
+    equal keys must hold the same multiset in both; `keys_b`, when known, must match
+    position by position. With `limited`, the last tie run may differ (LIMIT cuts through it)."""
     if len(a) != len(b):
         return f"row counts differ: {len(a)} vs {len(b)}"
     if not a:
         return None
     if len(a[0]) != len(b[0]):
         return f"column counts differ: {len(a[0])} vs {len(b[0])}"
-    if ordered and key_idx is None:
+    if not ordered:
+        return _multiset_diff(a, b, rtol)
+    if keys_a is None:
         for i, (ra, rb) in enumerate(zip(a, b)):
             if not rows_equal(ra, rb, rtol):
                 return f"row {i} differs (ordered): {_show(ra)} vs {_show(rb)}"
         return None
-    if ordered and key_idx:
-        for i, (ra, rb) in enumerate(zip(a, b)):
-            ka, kb = tuple(ra[k] for k in key_idx), tuple(rb[k] for k in key_idx)
+    if keys_b is not None:
+        for i, (ka, kb) in enumerate(zip(keys_a, keys_b)):
             if not rows_equal(ka, kb, rtol):
                 return f"order differs at row {i}: sort key {_show(ka)} vs {_show(kb)}"
-        if limited:
-            last = tuple(a[-1][k] for k in key_idx)
+    runs = tie_runs(keys_a, rtol)
+    if limited:
+        runs = runs[:-1]
+    for start, end in runs:
+        diff = _multiset_diff(a[start:end], b[start:end], rtol)
+        if diff is not None:
+            whole = _multiset_diff(a, b, rtol) if not limited else diff
+            if whole is None:
+                return f"order differs in rows {start}..{end - 1}: {diff}"
+            return whole
+    return None
 
-            def head(rows: list[tuple]) -> list[tuple]:
-                return [r for r in rows if not rows_equal(tuple(r[k] for k in key_idx), last, rtol)]
 
-            a, b = head(a), head(b)
+def tie_runs(keys: list[tuple], rtol: float = RTOL) -> list[tuple[int, int]]:
+    """[start, end) ranges of consecutive equal sort keys."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or not rows_equal(keys[i], keys[start], rtol):
+            runs.append((start, i))
+            start = i
+    return runs
+
+
+def _multiset_diff(a: list[tuple], b: list[tuple], rtol: float) -> str | None:
     sa, sb = sorted(a, key=sort_key), sorted(b, key=sort_key)
     for ra, rb in zip(sa, sb):
         if not rows_equal(ra, rb, rtol):

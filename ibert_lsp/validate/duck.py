@@ -4,23 +4,28 @@ network access, configuration locked, one thread, bounded memory, every query un
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.validate.errors import GateError
 
 T = TypeVar("T")
 MEMORY_LIMIT = "512MB"
+MAX_RESULT_ROWS = 50_000  # larger results are not compared (Python-side cost)
 
 
 def check_query(sql: str) -> None:
     """Only one read-only query (SELECT / WITH / set operations / VALUES) may run."""
-    import sqlglot
     from sqlglot import exp
 
+    from ibert_lsp.validate.sqlutil import parse
+
     try:
-        trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
+        trees = parse(sql, "duckdb")
     except Exception as exc:  # noqa: BLE001
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise GateError("syntax", f"SQL does not parse: {msg}") from None
@@ -35,16 +40,35 @@ def check_query(sql: str) -> None:
         raise GateError("forbidden", f"{node.key.upper()} is not allowed inside a checked query")
 
 
+@lru_cache(maxsize=512)
 def duck_type(typ: str) -> str:
     """DuckDB's SQL spelling of an Ibis type string (as Ibis itself would create the column)."""
     import ibis.expr.datatypes as dtypes
     from ibis.backends.sql.datatypes import DuckDBType
 
-    return DuckDBType.from_ibis(dtypes.dtype(typ)).sql("duckdb")
+    d = dtypes.dtype(typ)
+    if d.is_inet() or d.is_macaddr():  # the inet extension cannot be loaded in the sandbox
+        return "VARCHAR"
+    return DuckDBType.from_ibis(d).sql("duckdb")
 
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def fetch(relation: Any, what: str) -> Any:
+    """Arrow table of a DuckDB relation, streamed so huge results stop early."""
+    import pyarrow as pa
+
+    reader = relation.to_arrow_reader(8192)
+    batches, rows = [], 0
+    for batch in reader:
+        rows += batch.num_rows
+        if rows > MAX_RESULT_ROWS:
+            raise GateError("limit", f"{what} returns more than {MAX_RESULT_ROWS} rows on the "
+                            "synthetic data; too many to compare")
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=reader.schema)
 
 
 class Sandbox:
@@ -60,24 +84,28 @@ class Sandbox:
                      "SET enable_external_access=false", "SET autoinstall_known_extensions=false",
                      "SET autoload_known_extensions=false", "SET lock_configuration=true"):
             self.con.execute(stmt)
-        self.loaded: list[str] = []
+        self.views: dict[str, tuple] = {}  # table name -> column signature of its view
+        self.compiled: dict[int, tuple[Any, str]] = {}  # id(expr) -> (expr, SQL)
         self.broken = False
 
     def load(self, schemas: Schemas, tables: dict) -> None:
-        """Replace the tables with `tables` (pyarrow), cast to the exact schema types."""
-        for name in self.loaded:
-            self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-        self.loaded = []
+        """Make `tables` (pyarrow) visible under their names with the exact schema types.
+        Each name is a view casting a registered Arrow table; a new seed only re-registers
+        the Arrow data (cheap), the view is rebuilt only when the schema changes."""
+        for name in [n for n in self.views if n not in tables]:
+            self.con.execute(f"DROP VIEW IF EXISTS {quote(name)}")
+            self.con.unregister(f"__ibert_src_{name}")
+            del self.views[name]
         for name, arrow in tables.items():
             src = f"__ibert_src_{name}"
             self.con.register(src, arrow)
-            try:
+            signature = tuple(schemas[name].items())
+            if self.views.get(name) != signature:
                 cols = ", ".join(f"CAST({quote(c)} AS {duck_type(t)}) AS {quote(c)}"
-                                 for c, t in schemas[name].items())
-                self.con.execute(f"CREATE TABLE {quote(name)} AS SELECT {cols} FROM {quote(src)}")
-            finally:
-                self.con.unregister(src)
-            self.loaded.append(name)
+                                 for c, t in signature)
+                self.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS "
+                                 f"SELECT {cols} FROM {quote(src)}")
+                self.views[name] = signature
 
     def timed(self, fn: Callable[[], T], timeout_s: float, what: str) -> T:
         """Run `fn` on this connection; interrupt it after `timeout_s` seconds."""
@@ -93,7 +121,10 @@ class Sandbox:
         timer.daemon = True
         timer.start()
         try:
-            return fn()
+            result = fn()
+            if fired.is_set():  # finished just as the timer fired: the interrupt may linger
+                self.broken = True
+            return result
         except duckdb.InterruptException:
             self.broken = True
             raise GateError("timeout", f"{what} ran longer than {timeout_s:g} s") from None
@@ -114,7 +145,8 @@ class Sandbox:
     def run_sql(self, sql: str, timeout_s: float) -> Any:
         """pyarrow table of a checked read-only query."""
         check_query(sql)
-        return self.timed(lambda: self.con.sql(sql).to_arrow_table(), timeout_s, "the SQL query")
+        return self.timed(lambda: fetch(self.con.sql(sql), "the SQL query"), timeout_s,
+                          "the SQL query")
 
     def run_expr(self, expr: Any, timeout_s: float) -> Any:
         """pyarrow table of an Ibis expression, executed on the same connection. DuckDB's own
@@ -123,38 +155,45 @@ class Sandbox:
 
         if not isinstance(expr, ibis.Expr):
             raise GateError("type", f"expected an Ibis expression, got a {type(expr).__name__}")
+        what = "the Ibis expression"
+        sql = self.timed(lambda: self.compile(expr), timeout_s, what)
+        return self.timed(lambda: fetch(self.con.sql(sql), what), timeout_s, what)
+
+    def compile(self, expr: Any) -> str:
+        """SQL for `expr` on this connection, once per expression (memtables registered)."""
+        hit = self.compiled.get(id(expr))
+        if hit is not None and hit[0] is expr:
+            return hit[1]
         table = expr.as_table()
-
-        def go() -> Any:
-            relation = getattr(self.backend, "_to_duckdb_relation", None)
-            if relation is not None:  # ibis 12: registers memtables, compiles, con.sql
-                return relation(table).to_arrow_table()
-            return self.con.sql(str(self.backend.compile(table))).to_arrow_table()
-
-        return self.timed(go, timeout_s, "the Ibis expression")
+        hooks = getattr(self.backend, "_run_pre_execute_hooks", None)
+        if hooks is not None:  # registers ibis.memtable data on this connection
+            hooks(table)
+        sql = str(self.backend.compile(table))
+        if len(self.compiled) > 64:
+            self.compiled.clear()
+        self.compiled[id(expr)] = (expr, sql)
+        return sql
 
     def close(self) -> None:
         with _open_lock:
             if self in _open:
                 _open.remove(self)
-        try:
+        with contextlib.suppress(Exception):
             self.con.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 _local = threading.local()
 _open: list[Sandbox] = []
-_open_lock = threading.Lock()
+_open_lock = threading.RLock()
 
 
 @atexit.register
 def _close_all() -> None:
     """Close connections before interpreter teardown (DuckDB's bindings complain otherwise)."""
     with _open_lock:
-        for box in _open:
-            box.close()
-        _open.clear()
+        boxes = list(_open)
+    for box in boxes:
+        box.close()
 
 
 def sandbox() -> Sandbox:

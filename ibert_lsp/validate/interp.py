@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ibert_lsp.validate import policy
 from ibert_lsp.validate.errors import GateError
@@ -29,6 +31,16 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
 _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+# a quantified group that itself contains a quantifier: `(a+)+`, `(a|aa)*`-style ReDoS shapes
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+}]|\|)(?:[^()\\]|\\.)*\)[*+{]")
+
+
+def locate_attr(err: GateError, node: ast.AST, name: str) -> GateError:
+    """Point at the attribute name itself (`t.amout` -> `amout`), not the whole chain."""
+    err.locate(node)
+    if isinstance(node, ast.Attribute) and err.end_line == err.line and err.end_col is not None:
+        err.col = err.end_col - len(name)
+    return err
 
 
 class Located(Exception):
@@ -50,6 +62,7 @@ class Interpreter:
         self.deadline = time.monotonic() + deadline_s
         self.iterations = 0
         self.lambda_depth = 0
+        self.sizes: dict[Any, int] = {}  # op -> expanded size (memo, keeps ops alive)
 
     # entry ------------------------------------------------------------------------------------
     def run_stmt(self, node: ast.stmt) -> tuple[bool, Any]:
@@ -130,7 +143,7 @@ class Interpreter:
         return self.getattr(obj, node.attr, node)
 
     def getattr(self, obj: Any, name: str, node: ast.AST) -> Any:
-        if name.startswith("_") or name in policy.DENIED_ATTRS:
+        if policy.attr_denied(name):
             raise GateError("forbidden", f"the attribute {name!r} is not allowed").locate(node)
         if isinstance(obj, types.ModuleType):
             allowed = self.allowed_modules.get(id(obj))
@@ -148,7 +161,7 @@ class Interpreter:
             err = missing_attribute(obj, name)
             if err is None:
                 raise
-            raise err.locate(node) from None
+            raise locate_attr(err, node, name) from None
         if isinstance(value, types.ModuleType) and id(value) not in self.allowed_modules:
             raise GateError("forbidden", f"the module {value.__name__} is not allowed").locate(node)
         return value
@@ -178,6 +191,8 @@ class Interpreter:
                 kwargs.update(value)
             else:
                 kwargs[kw.arg] = value
+        if (func is str or func is repr) and any(_is_expr(a) for a in args):
+            raise GateError("forbidden", "turning an Ibis expression into text").locate(node)
         self.precheck_call(func, args, kwargs, node)
         result = func(*args, **kwargs)
         return self.check_size(result, node)
@@ -189,15 +204,19 @@ class Interpreter:
             raise GateError("limit", "arguments hold too many values").locate(node)
         owner = getattr(func, "__self__", None)
         name = getattr(func, "__name__", "")
+        if getattr(func, "__module__", "") == "ibis.selectors" and name == "matches" and args \
+                and isinstance(args[0], str) and _NESTED_QUANTIFIER.search(args[0]):
+            raise GateError("forbidden", "nested regex quantifiers (catastrophic backtracking)"
+                            ).locate(node)
         if isinstance(owner, (str, bytes)) and name == "join" and args:
             total = weight(args[0]) * (len(owner) + 1) + sum(
                 len(x) for x in args[0] if isinstance(x, (str, bytes))) \
                 if isinstance(args[0], (list, tuple)) else 0
             if total > policy.MAX_STR_LEN * 100:
                 raise GateError("limit", "joined string would be too large").locate(node)
-        if isinstance(owner, (str, bytes)) and name == "replace" and len(args) >= 2:
-            if len(owner) * max(1, len(args[1])) > policy.MAX_STR_LEN * 100:
-                raise GateError("limit", "string replacement result would be too large").locate(node)
+        if isinstance(owner, (str, bytes)) and name == "replace" and len(args) >= 2 \
+                and len(owner) * max(1, len(args[1])) > policy.MAX_STR_LEN * 100:
+            raise GateError("limit", "string replacement result would be too large").locate(node)
 
     def ev_Lambda(self, node: ast.Lambda, local: dict | None) -> Callable[..., Any]:
         a = node.args
@@ -270,14 +289,18 @@ class Interpreter:
             raise lim.locate(node)
         if isinstance(op, ast.Mult):
             for seq, n in ((a, b), (b, a)):
-                if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int):
-                    if len(seq) * max(n, 0) > policy.MAX_SEQ_LEN:
-                        raise lim.locate(node)
+                if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int) \
+                        and len(seq) * max(n, 0) > policy.MAX_SEQ_LEN:
+                    raise lim.locate(node)
         if isinstance(op, ast.Mod) and isinstance(a, (str, bytes)):
             raise GateError("forbidden", "'%' string formatting is not allowed").locate(node)
 
     def check_size(self, value: Any, node: ast.AST) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _is_expr(value):
+            if expanded_size(value.op(), self.sizes) > policy.MAX_EXPANDED_OPS:
+                raise GateError("limit", "the expression would compile to too much SQL "
+                                "(shared subexpressions repeat)").locate(node)
+        elif isinstance(value, int) and not isinstance(value, bool):
             if value.bit_length() > policy.MAX_INT_BITS * 4:
                 raise GateError("limit", "integer result is too large").locate(node)
         elif isinstance(value, _SIZED) and len(value) > policy.MAX_SEQ_LEN * 10:
@@ -344,6 +367,8 @@ class Interpreter:
 
     def ev_FormattedValue(self, node: ast.FormattedValue, local: dict | None) -> str:
         value = self.ev(node.value, local)
+        if _is_expr(value):
+            raise GateError("forbidden", "formatting an Ibis expression into text").locate(node)
         if weight(value) > policy.MAX_WEIGHT:
             raise GateError("limit", "value is too large to format").locate(node)
         conv = {ord("r"): repr, ord("a"): ascii}.get(node.conversion, str)
@@ -418,3 +443,55 @@ def weight(value: Any, budget: int = policy.MAX_WEIGHT) -> int:
         elif isinstance(v, (str, bytes)):
             total += len(v) // 100
     return total
+
+
+def _is_expr(value: Any) -> bool:
+    import ibis
+
+    return isinstance(value, ibis.Expr)
+
+
+def expanded_size(op: Any, memo: dict[Any, int], cap: int = policy.MAX_EXPANDED_OPS) -> int:
+    """Roughly how big the SQL for `op` gets: value trees are expanded (a subexpression used
+    twice is printed twice), relations count once each (compiled once, referenced by name).
+    Linear in the op graph thanks to `memo`; saturates just above `cap`."""
+    from ibis.expr.operations import Relation
+
+    key = ("total", op)
+    if key in memo:
+        return memo[key]
+    relations = [n for n in _walk(op) if isinstance(n, Relation)]
+    total = _value_size(op, memo, cap, Relation)
+    for rel in relations:
+        total = min(cap + 1, total + _value_size(rel, memo, cap, Relation))
+    memo[key] = total
+    return total
+
+
+def _walk(op: Any) -> list[Any]:
+    seen: dict[int, Any] = {}
+    stack = [op]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        stack.extend(getattr(node, "__children__", ()))
+    return list(seen.values())
+
+
+def _value_size(op: Any, memo: dict[Any, int], cap: int, relation: type) -> int:
+    """1 + children's sizes, where a child relation counts 1 (it is sized on its own)."""
+    stack: list[tuple[Any, bool]] = [(op, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        kids = [c for c in getattr(node, "__children__", ()) if not isinstance(c, relation)]
+        if ready:
+            n_rel = sum(isinstance(c, relation) for c in getattr(node, "__children__", ()))
+            memo[node] = min(cap + 1, 1 + n_rel + sum(memo[c] for c in kids))
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids if c not in memo)
+    return memo[op]

@@ -13,6 +13,7 @@ MAX_POW_EXPONENT = 64
 MAX_WEIGHT = 50_000           # values reachable through the arguments of one call
 MAX_ITERATIONS = 100_000      # comprehension iterations, whole evaluation
 MAX_LAMBDA_DEPTH = 32         # nested calls of snippet lambdas (recursion through ibis)
+MAX_EXPANDED_OPS = 20_000     # expression size with shared subtrees counted each time (SQL size)
 EVAL_DEADLINE_S = 2.0         # wall clock for the Python side of one evaluation
 
 # --- ibis.X -------------------------------------------------------------------------------------
@@ -41,8 +42,19 @@ DENIED_ATTRS = frozenset({
     "parse_sql", "connect", "read_csv", "read_parquet", "read_json", "read_delta",
     "options", "util", "backends", "config", "udf", "format", "format_map", "mro",
     "register", "raw_sql", "con", "backend", "materialize", "examples", "decompile",
+    "to_numpy", "from_typehint", "from_pandas", "from_numpy", "from_polars", "from_pyarrow",
+    "from_string", "from_sqlglot", "from_tuples", "from_dask", "from_dict", "from_sql",
     "gi_frame", "cr_frame", "f_globals", "f_locals", "f_back", "tb_frame",
 })
+
+# Prefixes are kept minimal: columns may be called `read_date` or `from_city`.
+DENIED_PREFIXES = ("_", "to_pandas", "to_pyarrow")
+
+
+def attr_denied(name: str) -> bool:
+    """True for attribute names untrusted code may never touch, on any object."""
+    return name in DENIED_ATTRS or name.startswith(DENIED_PREFIXES)
+
 
 # --- methods of plain Python values (str/list/...) that cannot blow up memory --------------------
 _STR = {

@@ -16,7 +16,7 @@ from ibert_lsp.validate.checker import check_source
 from ibert_lsp.validate.errors import GateError
 from ibert_lsp.validate.interp import Interpreter, Located
 
-__all__ = ["GateError", "check_source", "evaluate", "run", "compile_sql"]
+__all__ = ["GateError", "check_source", "compile_sql", "evaluate", "run"]
 
 _MISSING_COL = re.compile(r"Column '([^']+)' is not found in table\. Existing columns: (.*)\.?$")
 
@@ -31,7 +31,7 @@ def _env(schemas: Schemas, tables: dict | None) -> dict[str, Any]:
     import ibis.selectors as sel
 
     if tables is None:
-        tables = _tables_for(json.dumps(schemas, sort_keys=True))
+        tables = _tables_for(json.dumps(schemas))
     env: dict[str, Any] = {"ibis": ibis, "_": ibis._}
     for alias in ("s", "selectors"):
         if alias not in tables:
@@ -60,13 +60,13 @@ def run(source: str, schemas: Schemas, *, tables: dict | None = None) -> tuple[A
         except GateError as exc:
             raise exc.locate(stmt) from None
         except Located as loc:
-            raise classify(loc.exc, loc.node, stmt) from None
+            raise classify(loc.exc, loc.node, stmt, env) from None
         except RecursionError:
             raise GateError("limit", "expression recursion is too deep").locate(stmt) from None
         except MemoryError:
             raise GateError("limit", "expression needs too much memory").locate(stmt) from None
         except Exception as exc:  # noqa: BLE001 - anything else is reported, never raised raw
-            raise classify(exc, stmt, stmt) from None
+            raise classify(exc, stmt, stmt, env) from None
         if has:
             found, value = True, v
     if not found:
@@ -113,11 +113,17 @@ def _unknown_dialect(dialect: str) -> str:
 
 # --- turning exceptions into GateErrors --------------------------------------------------------
 
-def classify(exc: BaseException, node: ast.AST, stmt: ast.AST) -> GateError:
+_NO_ATTR = re.compile(r"'Table' object has no attribute '([^']+)'")
+_OBJ_REPR = re.compile(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-f]+>")
+
+
+def classify(exc: BaseException, node: ast.AST, stmt: ast.AST,
+             env: dict[str, Any] | None = None) -> GateError:
     """Map an exception raised while evaluating `node` to a GateError kind and message."""
     from ibis.common import exceptions as ibis_exc
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _OBJ_REPR.sub(lambda m: m.group(1), text)
     if isinstance(exc, GateError):
         return exc.locate(node)
     m = _MISSING_COL.search(text)
@@ -126,9 +132,24 @@ def classify(exc: BaseException, node: ast.AST, stmt: ast.AST) -> GateError:
         existing = re.findall(r"'([^']+)'", m.group(2))
         close = difflib.get_close_matches(missing, existing, n=3, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else f"; columns: {', '.join(existing)}"
-        err = GateError("attribute", f"Table has no column {missing!r}{hint}", suggestions=close)
+        tname = _receiver_table(node, env or {})
+        err = GateError("attribute", f"Table {tname}has no column {missing!r}{hint}",
+                        suggestions=close)
         return err.locate(_find_constant(node, missing) or node)
-    if isinstance(exc, ibis_exc.IntegrityError):
+    if "truth value" in text and ("Ibis expression" in text or "Deferred" in text):
+        return GateError("type", "an Ibis expression cannot be used as a Python bool: use `&`, "
+                         "`|`, `~` instead of and/or/not, and `.between(a, b)` instead of "
+                         "`a < x < b`").locate(node)
+    m = _NO_ATTR.search(text)
+    if m and isinstance(exc, AttributeError):
+        return _deferred_missing(m.group(1), node, env or {})
+    if "has failed due to the following errors" in str(exc):
+        detail = [ln.strip() for ln in str(exc).splitlines() if ln.strip().startswith("`")]
+        if detail:
+            text = f"{text.split('(')[0]}: {detail[0]}"
+    if type(exc).__name__ == "SignatureValidationError":
+        return GateError("type", text).locate(node)
+    if isinstance(exc, ibis_exc.IntegrityError) and "another relation" in text:
         return GateError("ibis", f"{text}. After a filter or join, refer to the new table "
                          "through `_` (e.g. `agg(n=_.count())`)").locate(node)
     if isinstance(exc, AttributeError):
@@ -141,6 +162,33 @@ def classify(exc: BaseException, node: ast.AST, stmt: ast.AST) -> GateError:
     if isinstance(exc, (RecursionError, MemoryError)):
         return GateError("limit", "evaluation exceeded a resource limit").locate(node)
     return GateError("ibis", f"{type(exc).__name__}: {text}").locate(node)
+
+
+def _deferred_missing(name: str, node: ast.AST, env: dict[str, Any]) -> GateError:
+    """`_.amout` resolved inside Ibis: suggest from every table's columns, point at `amout`."""
+    import ibis
+
+    from ibert_lsp.validate.interp import locate_attr
+
+    cols = sorted({c for v in env.values() if isinstance(v, ibis.Table) for c in v.columns})
+    close = difflib.get_close_matches(name, cols, n=3, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    err = GateError("attribute", f"Table has no column {name!r}{hint}", suggestions=close)
+    target = next((n for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr == name),
+                  None)
+    return locate_attr(err, target, name) if target is not None else err.locate(node)
+
+
+def _receiver_table(node: ast.AST, env: dict[str, Any]) -> str:
+    """'orders ' when the failing call is `orders.method(...)` on a named table, else ''."""
+    import ibis
+
+    func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        value = env.get(func.value.id)
+        if isinstance(value, ibis.Table):
+            return _table_name(value)
+    return ""
 
 
 def _find_constant(node: ast.AST, value: str) -> ast.AST | None:

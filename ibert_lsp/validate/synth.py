@@ -11,6 +11,8 @@ import hashlib
 import random
 import re
 import uuid
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
@@ -24,15 +26,20 @@ BASE_DATE = dt.date(2021, 1, 1)
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 
 
+class SynthError(ValueError):
+    """A column type the generator cannot fill (e.g. geospatial)."""
+
+
 # --- literals ------------------------------------------------------------------------------------
 
 def literals_from_sql(sql: str, dialect: str = "duckdb") -> list[Any]:
     """Numbers and strings a SQL query compares against (LIKE patterns also without wildcards)."""
-    import sqlglot
     from sqlglot import exp
 
+    from ibert_lsp.validate.sqlutil import parse
+
     try:
-        trees = sqlglot.parse(sql, read=dialect)
+        trees = parse(sql, dialect)
     except Exception:  # noqa: BLE001 - unparsable SQL just yields no hints
         return []
     out: list[Any] = []
@@ -95,7 +102,7 @@ def _string_variants(s: str) -> list[str]:
 
 def is_key_column(name: str, shared: set[str]) -> bool:
     low = name.lower()
-    return (low == "id" or low.endswith("id") or low.endswith("_key") or low.endswith("sk")
+    return (low == "id" or low.endswith(("_id", "key", "_sk")) or name.endswith(("Id", "ID"))
             or low in shared)
 
 
@@ -130,13 +137,42 @@ def _as_datetime(v: Any) -> dt.datetime | None:
     return None
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How one seed spreads values. Seeds cycle through three shapes so that some seed has
+    few distinct values (HAVING COUNT(*) > k holds), some has keys that only partly overlap
+    between tables (NOT IN / EXCEPT / anti joins keep rows), and some has wide ranges."""
+
+    key_lo: int = 1
+    key_hi: int = KEY_POOL
+    key_null_rate: float = NULL_RATE / 2
+    n_words: int = len(WORDS)
+    suffix_rate: float = 0.3
+    int_lo: int = -5
+    int_hi: int = 120
+    days: int = 1200  # dates and timestamps fall within this many days of 2021-01-01
+
+
+def shape_for(seed: int, table: str) -> Shape:
+    variant = seed % 3
+    if variant == 0:  # narrow: few distinct values, keys overlap fully
+        return Shape(n_words=3, suffix_rate=0.0, int_lo=0, int_hi=10, days=6)
+    if variant == 1:  # per-table key ranges that overlap only in part, no NULL keys
+        r = _rng(seed, table, "\x00shape")
+        lo = 1 + r.randint(0, 4)
+        return Shape(key_lo=lo, key_hi=lo + r.randint(3, 9), key_null_rate=0.0)
+    return Shape(key_hi=3 * KEY_POOL, suffix_rate=0.6, int_lo=-50, int_hi=1000)  # wide
+
+
 class _Column:
     """Draws values of one column type, mixing in the query's literals."""
 
-    def __init__(self, typ: str, key: bool, literals: list[Any], rng: random.Random) -> None:
+    def __init__(self, typ: str, key: bool, literals: list[Any], rng: random.Random,
+                 shape: Shape | None = None) -> None:
         self.t = typ.lstrip("!").lower()
         self.key = key
         self.rng = rng
+        self.shape = shape or Shape()
         self.pool = self._literal_pool(literals)
 
     def _literal_pool(self, lits: list[Any]) -> list[Any]:
@@ -164,56 +200,86 @@ class _Column:
 
     def draw(self) -> Any:
         r = self.rng
-        if r.random() < (NULL_RATE / 2 if self.key else NULL_RATE):
+        if r.random() < (self.shape.key_null_rate if self.key else NULL_RATE):
             return None
         if self.pool and r.random() < LITERAL_RATE:
             return self._fit(r.choice(self.pool))
         return self._fresh()
 
     def _fit(self, v: Any) -> Any:
-        m = _DECIMAL.match(self.t)
+        """Literal values shaped to the column: decimals quantized, out-of-range ones redrawn."""
         if self.t.startswith("decimal"):
-            scale = int(m.group(2)) if m else 3
+            m = _DECIMAL.match(self.t)
+            prec, scale = (int(m.group(1)), int(m.group(2))) if m else (18, 3)
+            limit = 10 ** (prec - scale) - 1
+            if abs(v) > limit:
+                return self._fresh() if v is not None and abs(v) < 1e300 else None
             return decimal.Decimal(str(v)).quantize(decimal.Decimal(1).scaleb(-scale))
         return v
 
     def _fresh(self) -> Any:
-        r, t = self.rng, self.t
+        r, t, sh = self.rng, self.t, self.shape
         if t.startswith("interval"):
             return dt.timedelta(seconds=r.randint(0, 10 * 86400))
         if t.startswith(("int", "uint")):
             lo, hi = _int_range(t)
-            v = r.randint(1, KEY_POOL) if self.key else r.randint(-5, 120)
+            v = r.randint(sh.key_lo, sh.key_hi) if self.key else r.randint(sh.int_lo, sh.int_hi)
             return max(lo, min(hi, v))
         if t.startswith("float"):
-            return float(r.randint(1, KEY_POOL)) if self.key else round(r.uniform(-10, 500), 2)
-        if t.startswith("decimal"):
-            return self._fit(round(r.uniform(-10, 500), 2))
-        if t == "string":
             if self.key:
-                return f"k{r.randint(1, KEY_POOL)}"
-            w = r.choice(WORDS)
-            return w if r.random() < 0.7 else f"{w}{r.randint(0, 9)}"
+                return float(r.randint(sh.key_lo, sh.key_hi))
+            return round(r.uniform(-10, 500), 2)
+        if t.startswith("decimal"):
+            m = _DECIMAL.match(t)
+            top = 10 ** (int(m.group(1)) - int(m.group(2))) - 1 if m else 500
+            return self._fit(round(r.uniform(-min(10, top), min(500, top)), 2))
+        if t in ("string", "str"):
+            if self.key:
+                return f"k{r.randint(sh.key_lo, sh.key_hi)}"
+            w = r.choice(WORDS[: sh.n_words])
+            return f"{w}{r.randint(0, 9)}" if r.random() < sh.suffix_rate else w
         if t == "boolean":
             return r.random() < 0.5
         if t == "date":
-            return BASE_DATE + dt.timedelta(days=r.randint(0, 1200))
+            return BASE_DATE + dt.timedelta(days=r.randint(0, sh.days))
         if t.startswith("timestamp"):
-            return dt.datetime(2021, 1, 1) + dt.timedelta(seconds=r.randint(0, 1200 * 86400))
+            return dt.datetime(2021, 1, 1) + dt.timedelta(seconds=r.randint(0, sh.days * 86400))
         if t == "time":
             return dt.time(r.randint(0, 23), r.randint(0, 59), r.randint(0, 59))
         if t == "binary":
             return bytes(r.randint(0, 255) for _ in range(r.randint(0, 6)))
         if t == "uuid":
-            return str(uuid.UUID(int=r.getrandbits(128) if not self.key else r.randint(1, KEY_POOL)))
+            return str(uuid.UUID(int=r.randint(sh.key_lo, sh.key_hi) if self.key
+                                 else r.getrandbits(128)))
         if t == "json":
             return f'{{"k": {r.randint(0, 9)}, "s": "{r.choice(WORDS[:4])}"}}'
-        if t.startswith("array<"):
-            inner = _Column(t[6:-1], False, [], r)
-            return [inner._fresh() for _ in range(r.randint(0, 3))]
         if t == "null":
             return None
-        raise ValueError(f"cannot synthesize values of type {t}")
+        if t in ("inet",):
+            return f"10.0.{r.randint(0, 3)}.{r.randint(1, 254)}"
+        if t == "macaddr":
+            return ":".join(f"{r.randint(0, 255):02x}" for _ in range(6))
+        return self._nested(t)
+
+    def _nested(self, t: str) -> Any:
+        """array / struct / map values, built from the element types' own generators."""
+        import ibis.expr.datatypes as dtypes
+
+        r = self.rng
+        try:
+            d = dtypes.dtype(t)
+        except Exception:  # noqa: BLE001
+            d = None
+        if d is not None and d.is_array():
+            inner = _Column(str(d.value_type), False, [], r)
+            return [inner._fresh() for _ in range(r.randint(0, 3))]
+        if d is not None and d.is_struct():
+            return {name: _Column(str(ft), False, [], r).draw() for name, ft in d.items()}
+        if d is not None and d.is_map():
+            keys = _Column(str(d.key_type), False, [], r)
+            vals = _Column(str(d.value_type), False, [], r)
+            return list({keys._fresh(): vals.draw() for _ in range(r.randint(0, 3))}.items())
+        raise SynthError(f"cannot make synthetic values of type {t}")
 
 
 def synth_rows(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 40
@@ -228,7 +294,8 @@ def synth_rows(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 4
     literals = [v for v in literals if not (isinstance(v, str) and v.lower() in counts)]
     out: dict[str, dict[str, list[Any]]] = {}
     for table, cols in schemas.items():
-        gens = {c: _Column(t, is_key_column(c, shared), literals, _rng(seed, table, c))
+        shape = shape_for(seed, table)
+        gens = {c: _Column(t, is_key_column(c, shared), literals, _rng(seed, table, c), shape)
                 for c, t in cols.items()}
         row_rng = _rng(seed, table, "\x00rows")
         rows: list[dict[str, Any]] = []
@@ -241,6 +308,7 @@ def synth_rows(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 4
     return out
 
 
+@lru_cache(maxsize=512)
 def arrow_type(typ: str):
     """The pyarrow type used to ship a column into DuckDB before it is cast to its SQL type."""
     import ibis.expr.datatypes as dtypes
@@ -251,8 +319,10 @@ def arrow_type(typ: str):
         return pa.decimal128(d.precision or 18, d.scale if d.scale is not None else 3)
     if d.is_interval():
         return pa.duration("s")
-    if d.is_uuid() or d.is_json():
+    if d.is_uuid() or d.is_json() or d.is_inet() or d.is_macaddr():
         return pa.string()
+    if d.is_float16():  # DuckDB reads no half floats; the view casts to FLOAT anyway
+        return pa.float32()
     return d.to_pyarrow()
 
 

@@ -88,6 +88,9 @@ class IbertExtension implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private answerCount = 0;
   private statusPoll: NodeJS.Timeout | undefined;
+  private lastServerError: string | undefined;
+  /** Whether the current server process got through `initialize` (a crash then is worth a restart). */
+  private reachedRunning = false;
 
   constructor() {
     this.output = vscode.window.createOutputChannel("ibert", { log: true });
@@ -111,6 +114,7 @@ class IbertExtension implements vscode.Disposable {
 
   private async doStart(): Promise<void> {
     this.setStatus({ server: "starting", error: undefined });
+    this.lastServerError = undefined;
     const cfg = vscode.workspace.getConfiguration("ibert");
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     let cmd: ServerCommand;
@@ -158,12 +162,19 @@ class IbertExtension implements vscode.Disposable {
         { scheme: "untitled", language: "sql" },
       ],
       initializationOptions: mapped.options,
-      outputChannel: this.output,
+      outputChannel: this.serverChannel(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // A server that dies during `initialize` is reported once, by doStart's catch.
+      initializationFailedHandler: (error) => {
+        this.output.appendLine(`[ibert] initialize failed: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      },
       errorHandler: {
-        error: (_error, _message, count) => ({
-          action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
-        }),
+        // Connection errors go to the output channel; a dying server is reported by closed().
+        error: (error, _message, count) => {
+          this.output.appendLine(`[ibert] connection error: ${error.message}`);
+          return { action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+        },
         closed: () => this.onServerClosed(),
       },
       middleware: {
@@ -208,6 +219,7 @@ class IbertExtension implements vscode.Disposable {
         return;
       }
       if (e.newState === State.Running) {
+        this.reachedRunning = true;
         this.setStatus({ server: "running", error: undefined });
         void this.refreshModelState();
       } else if (e.newState === State.Starting) {
@@ -220,14 +232,50 @@ class IbertExtension implements vscode.Disposable {
       await client.start();
     } catch (e) {
       this.output.appendLine(`[ibert] start failed: ${(e as Error).message}`);
-      this.fail(
-        `ibert: the server did not start (${(e as Error).message}). See the output for its error.`,
-        ["showOutput", "openSettings"],
-      );
+      // Give the last lines of the server's stderr a moment to arrive: they say why.
+      await new Promise((r) => setTimeout(r, 300));
+      const why = this.lastServerError ?? (e as Error).message;
+      this.fail(`ibert: the server did not start: ${why}. See the output for the details.`, ["showOutput", "openSettings"]);
     }
   }
 
+  /**
+   * The output channel handed to vscode-languageclient, which writes the server's stderr to it
+   * line by line through `error()`; the last Python error line is kept for the notification.
+   */
+  private serverChannel(): vscode.LogOutputChannel {
+    const target = this.output;
+    return new Proxy(target, {
+      get: (t, p) => {
+        if (p === "error") {
+          return (msg: string | Error, ...args: unknown[]) => {
+            const line = String(msg instanceof Error ? msg.message : msg).trim();
+            if (/^(\w+\.)*\w*(Error|Exception|Exit)\b/.test(line)) {
+              this.lastServerError = line;
+            }
+            return t.error(msg, ...args);
+          };
+        }
+        const v = Reflect.get(t, p, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+  }
+
   private onServerClosed() {
+    const wasRunning = this.reachedRunning;
+    this.reachedRunning = false;
+    if (!wasRunning) {
+      // It died while starting: restarting would only repeat that. During doStart its catch
+      // reports; after an automatic restart nobody else would, so report here.
+      if (!this.starting) {
+        setTimeout(() => {
+          const why = this.lastServerError ? `: ${this.lastServerError}` : "";
+          this.fail(`ibert: the server stopped while starting${why}. See the output for the details.`, ["showOutput"], undefined, true);
+        }, 300);
+      }
+      return { action: CloseAction.DoNotRestart, message: "", handled: true };
+    }
     if (this.policy.shouldRestart()) {
       this.output.appendLine(
         `[ibert] server exited; restarting (${this.policy.recentCrashes} of ${this.policy.maxRestarts} in ${this.policy.windowMs / 60000} minutes)`,
@@ -236,7 +284,7 @@ class IbertExtension implements vscode.Disposable {
       return { action: CloseAction.Restart };
     }
     this.fail(
-      `ibert: the server exited ${this.policy.recentCrashes} times in ${this.policy.windowMs / 60000} minutes and was not restarted.`,
+      `ibert: the server exited ${this.policy.recentCrashes} times in ${this.policy.windowMs / 60000} minutes and was not restarted${this.lastServerError ? `; last error: ${this.lastServerError}` : ""}. See the output for the details.`,
       ["showOutput"],
       undefined,
       true,
@@ -285,7 +333,7 @@ class IbertExtension implements vscode.Disposable {
           await vscode.commands.executeCommand("python.setInterpreter");
           break;
         case labels.openSettings:
-          await vscode.commands.executeCommand("workbench.action.openSettings", "@ext:ibert.ibert ibert.");
+          await vscode.commands.executeCommand("workbench.action.openSettings", "@ext:ibert.ibert");
           break;
         case labels.copyInstallCommand:
           if (installCommand) {
@@ -381,7 +429,8 @@ class IbertExtension implements vscode.Disposable {
         DidChangeConfigurationNotification.type,
         didChangeConfigurationParams(mapped.options),
       );
-      void this.refreshModelState();
+      // The server reloads the model in the background; ask once it has started to.
+      setTimeout(() => void this.refreshModelState(), 500);
     }
   }
 
@@ -627,7 +676,7 @@ class IbertExtension implements vscode.Disposable {
       { label: "$(debug-restart) Restart Server", run: () => this.restart() },
       {
         label: "$(settings-gear) Open Settings",
-        run: () => vscode.commands.executeCommand("workbench.action.openSettings", "@ext:ibert.ibert ibert."),
+        run: () => vscode.commands.executeCommand("workbench.action.openSettings", "@ext:ibert.ibert"),
       },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: renderStatus(this.status).tooltip.split("\n")[0] });

@@ -127,118 +127,127 @@ export function sourceLabel(source: ServerSource): string {
 // ---------------------------------------------------------------------------------------------
 // Probe: can this command start a server at all?
 
-export type ProbeResult =
-  | { ok: true; detail: string }
-  | { ok: false; kind: "notFound" | "notExecutable" | "moduleMissing" | "pythonTooOld" | "failed"; detail: string };
+export type ProbeKind = "notFound" | "notExecutable" | "moduleMissing" | "broken" | "pythonTooOld" | "failed";
 
-/** Exit code the probe script uses when `ibert_lsp` cannot be imported. */
+export type ProbeResult = { ok: true; detail: string } | { ok: false; kind: ProbeKind; detail: string };
+
+/** Exit code the probe script uses when `ibert_lsp` is not installed. */
 export const PROBE_MODULE_MISSING = 3;
 /** Exit code the probe script uses when Python is older than ibert's minimum. */
 export const PROBE_TOO_OLD = 4;
+/** Exit code the probe script uses when `ibert_lsp.server` is installed but does not import. */
+export const PROBE_BROKEN = 5;
 export const MIN_PYTHON: readonly [number, number] = [3, 11];
 
 /**
- * A few lines of Python that check the interpreter can run the server without importing it (the
- * server's imports take seconds): version first, then whether `ibert_lsp.server` can be found.
+ * A few lines of Python that check the interpreter can run the server: the version, whether
+ * `ibert_lsp` is installed, and whether `ibert_lsp.server` imports (pygls and friends; the model
+ * stack is imported later, by the server, in the background). Last line of stdout: the detail.
  */
 export const PROBE_SCRIPT = [
   "import sys, importlib.util",
   `if sys.version_info < (${MIN_PYTHON[0]}, ${MIN_PYTHON[1]}):`,
   "    print(sys.version.split()[0]); sys.exit(" + PROBE_TOO_OLD + ")",
-  "try:",
-  "    spec = importlib.util.find_spec('ibert_lsp.server')",
-  "except ModuleNotFoundError:",
-  "    spec = None",
-  "if spec is None:",
+  "if importlib.util.find_spec('ibert_lsp') is None:",
   "    print(sys.executable); sys.exit(" + PROBE_MODULE_MISSING + ")",
-  "print(sys.executable + ' ' + sys.version.split()[0] + ' ' + spec.origin)",
+  "try:",
+  "    import ibert_lsp.server as server",
+  "except Exception as exc:",
+  "    print(f'{type(exc).__name__}: {exc}'.splitlines()[0]); sys.exit(" + PROBE_BROKEN + ")",
+  "from ibert_lsp import __version__",
+  "print(f'ibert-lsp {__version__} in {sys.executable} (Python {sys.version.split()[0]})')",
 ].join("\n");
 
 export interface SpawnOutcome {
-  /** Error code from spawn (`ENOENT`, `EACCES`, ...), when the process could not start. */
+  /** Error code from spawn (`ENOENT`, `EACCES`, `ETIMEDOUT`...), when the process did not run. */
   errorCode?: string;
   exitCode: number | null;
   stdout: string;
   stderr: string;
 }
 
+function lastLine(text: string): string {
+  return (
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? ""
+  );
+}
+
 /** Classifies what the probe process did. Pure, so every branch is unit-tested. */
 export function classifyProbe(cmd: ServerCommand, outcome: SpawnOutcome): ProbeResult {
-  const out = outcome.stdout.trim();
-  const err = outcome.stderr.trim();
+  const out = lastLine(outcome.stdout);
+  const err = lastLine(outcome.stderr);
   if (outcome.errorCode === "ENOENT") {
     return { ok: false, kind: "notFound", detail: `${cmd.command} was not found` };
   }
   if (outcome.errorCode === "EACCES" || outcome.errorCode === "EISDIR") {
     return { ok: false, kind: "notExecutable", detail: `${cmd.command} is not an executable file` };
   }
+  if (outcome.errorCode === "ETIMEDOUT") {
+    return { ok: false, kind: "failed", detail: `${cmd.command} did not answer the check in time` };
+  }
   if (outcome.errorCode) {
     return { ok: false, kind: "failed", detail: `${cmd.command}: ${outcome.errorCode}` };
   }
-  if (cmd.python === undefined) {
-    // ibert.serverPath: the executable exists and started; `--help`-style probes are not part of
-    // the server's surface, so a started process is all we can check here.
-    return { ok: true, detail: cmd.command };
-  }
   if (outcome.exitCode === 0) {
+    if (cmd.python === undefined && !/ibert-lsp/.test(out)) {
+      // ibert.serverPath: `--version` must name the server, or this is some other program.
+      return { ok: false, kind: "broken", detail: `${cmd.command} --version printed "${out}", not ibert-lsp's version` };
+    }
     return { ok: true, detail: out };
   }
-  if (outcome.exitCode === PROBE_MODULE_MISSING) {
-    return {
-      ok: false,
-      kind: "moduleMissing",
-      detail: `ibert is not installed in ${out || cmd.command}`,
-    };
+  if (cmd.python !== undefined && outcome.exitCode === PROBE_MODULE_MISSING) {
+    return { ok: false, kind: "moduleMissing", detail: `ibert is not installed in ${out || cmd.command}` };
   }
-  if (outcome.exitCode === PROBE_TOO_OLD) {
+  if (cmd.python !== undefined && outcome.exitCode === PROBE_TOO_OLD) {
     return {
       ok: false,
       kind: "pythonTooOld",
       detail: `${cmd.command} is Python ${out}; ibert needs ${MIN_PYTHON.join(".")} or newer`,
     };
   }
-  const last = (err || out).split(/\r?\n/).filter(Boolean).pop() ?? "";
+  if (cmd.python !== undefined && outcome.exitCode === PROBE_BROKEN) {
+    return { ok: false, kind: "broken", detail: `ibert_lsp is installed in ${cmd.command} but does not import (${out})` };
+  }
+  const why = err || out;
   return {
     ok: false,
-    kind: "failed",
-    detail: `${cmd.command} exited with ${outcome.exitCode}${last ? `: ${last}` : ""}`,
+    kind: cmd.python === undefined ? "broken" : "failed",
+    detail: `${cmd.command}${cmd.python === undefined ? " --version" : ""} exited with ${outcome.exitCode}${why ? `: ${why}` : ""}`,
   };
 }
 
-/** The argv the probe runs for a command. For `serverPath` there is nothing to ask Python. */
-export function probeArgv(cmd: ServerCommand): { command: string; args: string[] } | undefined {
+/** The argv the probe runs: the Python check, or `<ibert-lsp> --version`. */
+export function probeArgv(cmd: ServerCommand): { command: string; args: string[] } {
   if (cmd.python === undefined) {
-    return undefined;
+    return { command: cmd.command, args: ["--version"] };
   }
   return { command: cmd.python, args: ["-c", PROBE_SCRIPT] };
 }
 
-/**
- * Runs the probe. For `ibert.serverPath` it checks the file exists and is executable (the server
- * has no cheap `--version`); for Python it runs PROBE_SCRIPT.
- */
+/** Runs the probe (a second or so: it imports the server module, not the model). */
 export async function probeServer(
   cmd: ServerCommand,
   opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ProbeResult> {
-  const argv = probeArgv(cmd);
-  if (argv === undefined) {
+  if (cmd.python === undefined) {
+    // Spawning a directory or a non-executable file reports EACCES; say so precisely first.
     const fs = await import("node:fs/promises");
     try {
       const st = await fs.stat(cmd.command);
-      if (!st.isFile()) {
+      if (st.isDirectory()) {
         return classifyProbe(cmd, { errorCode: "EISDIR", exitCode: null, stdout: "", stderr: "" });
       }
-      if (process.platform !== "win32") {
-        await fs.access(cmd.command, (await import("node:fs")).constants.X_OK);
-      }
-      return classifyProbe(cmd, { exitCode: 0, stdout: "", stderr: "" });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? "failed";
       return classifyProbe(cmd, { errorCode: code, exitCode: null, stdout: "", stderr: "" });
     }
   }
-  const outcome = await runCapture(argv.command, argv.args, opts.timeoutMs ?? 15000, opts.env);
+  const argv = probeArgv(cmd);
+  const outcome = await runCapture(argv.command, argv.args, opts.timeoutMs ?? 30000, opts.env);
   return classifyProbe(cmd, outcome);
 }
 
@@ -335,6 +344,12 @@ export function problemReport(
         installCommand: install,
       };
     }
+    case "broken":
+      return {
+        message: `ibert: the server cannot start: ${result.detail} (from ${from}). Reinstall it (\`${installCommandFor(cmd.python ?? "python")}\`) or choose another ${cmd.python === undefined ? "executable" : "interpreter"}.`,
+        actions: ["showOutput", ...pick],
+        installCommand: cmd.python === undefined ? undefined : installCommandFor(cmd.python),
+      };
     case "pythonTooOld":
       return {
         message: `ibert: ${result.detail} (interpreter from ${from}). Choose a newer interpreter.`,

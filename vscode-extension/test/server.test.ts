@@ -313,7 +313,7 @@ describe("real ibert-lsp", async () => {
     assert.ok(answer.length > 40, answer);
     assert.match(answer, /sum/);
     // The uri the command passes gives the server the document's tables: the example uses them.
-    assert.match(answer, /events\./);
+    assert.match(answer, /(events|orders)\.\w+\.sum\(\)/);
     const doc = answerDocument("How do I compute the sum of a column?", answer, answerSources(result));
     assert.match(doc, /^# How do I compute the sum of a column\?\n\n/);
   });

@@ -62,6 +62,10 @@ def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool 
         cand = build(sql, schemas, dialect)
     except Unsupported as exc:
         cand, why = None, exc.reason
+    except RecursionError:
+        cand, why = None, "query too deeply nested"
+    except Exception as exc:  # a translator bug must abstain, not crash the caller
+        cand, why = None, f"translator error: {type(exc).__name__}: {str(exc)[:200]}"
     if cand is not None and not verify:
         return Result(cand.code, False, "not verified (verify=False)", {}, cand.features,
                       candidate=cand.code)

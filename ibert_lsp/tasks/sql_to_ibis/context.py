@@ -53,6 +53,7 @@ class Ctx:
     used_names: set[str] = field(default_factory=set)
     features: set[str] = field(default_factory=set)
     ctes: dict[str, Rel] = field(default_factory=dict)
+    cte_tables: dict[str, set[str]] = field(default_factory=dict)  # CTE -> tables it reads
     active: dict[str, int] = field(default_factory=dict)  # base tables in use by enclosing scopes
 
     def fresh(self, hint: str) -> str:

@@ -44,6 +44,8 @@ def translate(node: exp.Expression, scope: Scope) -> V:
     if handler is None:
         name = node.sql_name() if isinstance(node, exp.Func) else node.key.upper()
         raise Unsupported(f"SQL construct {name} is not supported yet")
+    if node.args.get("negate") and not isinstance(node, _NEGATABLE):
+        raise Unsupported(f"negated {node.key.upper()} is not supported")
     try:
         return handler(node, scope)
     except Unsupported:
@@ -51,6 +53,9 @@ def translate(node: exp.Expression, scope: Scope) -> V:
     except Exception as exc:  # Ibis rejected what we built: abstain with its reason
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise Unsupported(f"{node.sql(dialect='duckdb')[:80]}: {msg}") from None
+
+
+_NEGATABLE = (exp.Like, exp.ILike, exp.Is)
 
 
 def expr_v(node: exp.Expression, scope: Scope) -> V:
@@ -157,7 +162,9 @@ def null_safe_neq(node: exp.NullSafeNEQ, scope: Scope) -> V:
 def is_(node: exp.Is, scope: Scope) -> V:
     if isinstance(node.expression, exp.Null):
         scope.ctx.feature("null_handling")
-        return method(expr_v(node.this, scope), "isnull")
+        return method(expr_v(node.this, scope), "notnull" if node.args.get("negate") else "isnull")
+    if node.args.get("negate"):
+        raise Unsupported("IS NOT with this right-hand side is not supported")
     if isinstance(node.expression, exp.Boolean):
         target = bool(node.expression.this)
         v = expr_v(node.this, scope)
@@ -198,13 +205,15 @@ def between(node: exp.Between, scope: Scope) -> V:
 @handles(exp.Like)
 def like(node: exp.Like, scope: Scope) -> V:
     scope.ctx.feature("like")
-    return method(expr_v(node.this, scope), "like", translate(node.expression, scope))
+    v = method(expr_v(node.this, scope), "like", translate(node.expression, scope))
+    return invert(v) if node.args.get("negate") else v
 
 
 @handles(exp.ILike)
 def ilike(node: exp.ILike, scope: Scope) -> V:
     scope.ctx.feature("like")
-    return method(expr_v(node.this, scope), "ilike", translate(node.expression, scope))
+    v = method(expr_v(node.this, scope), "ilike", translate(node.expression, scope))
+    return invert(v) if node.args.get("negate") else v
 
 
 @handles(exp.Escape)
@@ -226,12 +235,14 @@ def fold(a: V, op: str, b: V) -> V | None:
     """Fold arithmetic on two numeric literals exactly (SQL decimals are exact; floats are not)."""
     if not (a.literal and b.literal) or isinstance(a.value, (str, bool)) or isinstance(b.value, (str, bool)):
         return None
-    if a.value is None or b.value is None or op in ("/", "//", "%"):
+    if a.value is None or b.value is None or op in ("//", "%"):
         return None
     try:
         x, y = Decimal(a.text), Decimal(b.text)
     except InvalidOperation:
         return None
+    if op == "/":  # DuckDB's `/` is floating-point division, also for integers
+        return lit(float(x) / float(y)) if y != 0 else None
     r = {"+": x + y, "-": x - y, "*": x * y}[op]
     if isinstance(a.value, int) and isinstance(b.value, int):
         return lit(int(r))

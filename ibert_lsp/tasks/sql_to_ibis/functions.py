@@ -191,7 +191,7 @@ def date_diff(node: exp.DateDiff, scope: Scope) -> V:
     unit = str_arg(node.args.get("unit") or exp.Var(this="DAY"), "DATE_DIFF unit").upper()
     if unit not in _DIFF:
         raise Unsupported(f"DATE_DIFF({unit}) is not supported")
-    return method(expr_v(node.this, scope), "delta", expr_v(node.expression, scope), _DIFF[unit])
+    return method(expr_v(node.this, scope), "delta", expr_v(node.expression, scope), unit=_DIFF[unit])
 
 
 @handles(exp.CurrentDate)
@@ -204,3 +204,18 @@ def current_date(node: exp.CurrentDate, scope: Scope) -> V:
 def strftime(node: exp.TimeToStr, scope: Scope) -> V:
     scope.ctx.feature("date")
     return method(expr_v(node.this, scope), "strftime", translate(node.args["format"], scope))
+
+
+@handles(exp.DateAdd, exp.DateSub)
+def date_add(node: exp.Func, scope: Scope) -> V:
+    """DATE_ADD(d, n [unit]) -> d + ibis.interval(days=n)."""
+    from .expressions import _UNITS
+
+    scope.ctx.feature("interval")
+    unit = str_arg(node.args.get("unit") or exp.Var(this="DAY"), "DATE_ADD unit").upper()
+    n = translate(node.expression, scope)
+    if unit not in _UNITS or not (n.literal and isinstance(n.value, int)):
+        raise Unsupported("DATE_ADD needs a constant integer amount and a known unit")
+    kw, mult = _UNITS[unit]
+    step = func("interval", **{kw: lit(n.value * mult)})
+    return binop(expr_v(node.this, scope), "-" if isinstance(node, exp.DateSub) else "+", step)

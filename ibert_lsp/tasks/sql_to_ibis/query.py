@@ -38,3 +38,4 @@ def ctes(with_: exp.With, ctx: Ctx) -> None:
         rel = query(cte.this, None, ctx)
         named = ctx.assign(cte.alias_or_name, rel)
         ctx.ctes[cte.alias_or_name] = named
+        ctx.cte_tables[cte.alias_or_name] = {t.name for t in cte.this.find_all(exp.Table)}

@@ -47,18 +47,20 @@ def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
         view = Rel(f"{base.text}.view()", base.value.view(), {}, named=False)
         base = ctx.assign(alias if alias != name else f"{name}_2", view)
     taken.add(name)
+    taken |= ctx.cte_tables.get(name, set())
     cols = _columns(base.value, alias)
     if name in ctx.ctes:  # a CTE keeps its SQL column names
         cols = {alias: dict(ctx.ctes[name].cols.get("", cols[alias]))}
     return Rel(base.text, base.value, cols, named=True)
 
 
-def derived_source(node: exp.Subquery, scope: Scope | None, ctx: Ctx) -> Rel:
+def derived_source(node: exp.Subquery, scope: Scope | None, ctx: Ctx, taken: set[str]) -> Rel:
     """(SELECT ...) AS alias."""
     from .query import query
 
     ctx.feature("subquery_from")
     rel = query(node.this, scope, ctx)
+    taken |= {t.name for t in node.find_all(exp.Table)}  # its tables are in use from now on
     alias = node.alias_or_name
     return Rel(rel.text, rel.value, {alias: dict(rel.cols.get("", {}))}, named=rel.named)
 
@@ -67,7 +69,7 @@ def source(node: exp.Expression, scope: Scope | None, ctx: Ctx, taken: set[str])
     if isinstance(node, exp.Table):
         return table_source(node, ctx, taken)
     if isinstance(node, exp.Subquery):
-        return derived_source(node, scope, ctx)
+        return derived_source(node, scope, ctx, taken)
     raise Unsupported(f"FROM {node.key.upper()} is not supported")
 
 
@@ -93,11 +95,33 @@ def _has_subquery(node: exp.Expression) -> bool:
     return any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select))
 
 
+def _comma_only(joins: list[exp.Join]) -> bool:
+    return all(not any(j.args.get(k) for k in ("kind", "side", "on", "using", "method")) for j in joins)
+
+
+def _link_order(first: exp.Expression, joins: list[exp.Join], where: list[exp.Expression]) -> list[exp.Join]:
+    """For `FROM a, b, c` pick each next table linked by a WHERE term to those already joined,
+    so comma joins become equi-joins instead of cross joins (inner joins commute)."""
+    joined = {first.alias_or_name}
+    rest, order = list(joins), []
+    while rest:
+        pick = next((j for j in rest if any(
+            j.this.alias_or_name in _aliases(t) and (_aliases(t) - {j.this.alias_or_name}) and
+            (_aliases(t) - {j.this.alias_or_name}) <= joined for t in where)), rest[0])
+        rest.remove(pick)
+        order.append(pick)
+        joined.add(pick.this.alias_or_name)
+    return order
+
+
 def from_clause(node: exp.Select, scope: Scope | None, ctx: Ctx, where: list[exp.Expression],
                 taken: set[str]) -> Rel:
     """FROM + JOINs; WHERE terms linking comma-joined tables become join predicates."""
     joins = node.args.get("joins") or []
-    first = source(node.args["from_"].this, scope, ctx, taken)
+    first_node = node.args["from_"].this
+    if joins and _comma_only(joins):
+        joins = _link_order(first_node, joins, where)
+    first = source(first_node, scope, ctx, taken)
     if not joins:
         return first
     ctx.feature("join")
@@ -133,15 +157,38 @@ def from_clause(node: exp.Select, scope: Scope | None, ctx: Ctx, where: list[exp
                 if pa is not None and pb is not None:
                     equalities.append((a.table, pa.cols[a.table][a.name], b.table, pb.cols[b.table][b.name]))
         ctx.feature(f"join_{how}")
-        if how == "cross":
-            value = value.cross_join(right.value)
-            text = f"{text}.cross_join({right.text})"
-            continue
-        pred_arg = preds[0] if len(preds) == 1 else preds
-        kwargs = {} if how == "inner" else {"how": how}
-        value = value.join(right.value, [p.value for p in preds], **kwargs)
-        text = f"{text}.join({right.text}, {call_text((pred_arg,), kwargs)})"
+        text, value = _join(text, value, right, alias, how, preds)
     return Rel(text, value, join_columns(value, parts, equalities), named=False)
+
+
+def _join(text: str, value, right: Rel, alias: str, how: str, preds: list[V]):
+    """One `.join(...)`/`.cross_join(...)`; clashing names get this side's alias as suffix
+    when the default `_right` suffix is already taken."""
+    kwargs: dict = {} if how in ("inner", "cross") else {"how": how}
+
+    def call(kw: dict):
+        if how == "cross":
+            return value.cross_join(right.value, **kw)
+        return value.join(right.value, [p.value for p in preds], **kw)
+
+    joined = call(kwargs)
+    if not _finishes(joined):
+        kwargs["rname"] = "{name}_" + alias
+        joined = call(kwargs)
+    if how == "cross":
+        return f"{text}.cross_join({call_text((V(right.text, None),), kwargs)})", joined
+    pred_arg = preds[0] if len(preds) == 1 else preds
+    return f"{text}.join({right.text}, {call_text((pred_arg,), kwargs)})", joined
+
+
+def _finishes(joined) -> bool:
+    from ibis.common.exceptions import IntegrityError
+
+    try:
+        joined.schema()
+    except IntegrityError:
+        return False
+    return True
 
 
 def join_columns(value, parts: list[tuple[str, Rel]], equalities) -> dict[str, dict[str, str]]:

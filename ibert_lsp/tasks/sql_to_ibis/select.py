@@ -5,6 +5,7 @@ Each clause is a small function that takes the relation so far and returns the n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -61,11 +62,42 @@ def only_inside_aggregates(node: exp.Expression) -> bool:
     return True
 
 
+_AUTO = re.compile(r"^_col_\d+$")
+
+
+def nice_name(e: exp.Expression, taken: set[str]) -> str:
+    """A readable name for an unnamed select item (`sum_amount`, `count`, `upper_name`)."""
+    while isinstance(e, exp.Paren):
+        e = e.this
+    base = "col"
+    if isinstance(e, exp.Column):
+        base = e.name
+    elif isinstance(e, exp.Func):
+        fn = e.sql_name().lower()
+        if isinstance(e, exp.Count) and isinstance(e.this, exp.Distinct):
+            fn = "count_distinct"
+        cols = [c.name for c in e.find_all(exp.Column)]
+        base = f"{fn}_{cols[0]}" if cols and not isinstance(e.this, exp.Star) else fn
+    base = re.sub(r"\W+", "_", base).strip("_") or "col"
+    if not is_ident(base):
+        base = f"{base}_"
+    name, i = base, 1
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
 def items(node: exp.Select) -> list[tuple[str, exp.Expression]]:
     """(output name, expression) for each select item; qualify aliased them all."""
-    out = []
+    out: list[tuple[str, exp.Expression]] = []
+    explicit = {e.alias for e in node.expressions if isinstance(e, exp.Alias) and not _AUTO.match(e.alias)}
     for e in node.expressions:
-        if isinstance(e, exp.Alias):
+        if isinstance(e, exp.Alias) and _AUTO.match(e.alias):
+            name = nice_name(e.this, explicit)
+            explicit.add(name)
+            out.append((name, e.this))
+        elif isinstance(e, exp.Alias):
             out.append((e.alias, e.this))
         elif isinstance(e, exp.Column):
             out.append((e.name, e))
@@ -73,7 +105,13 @@ def items(node: exp.Select) -> list[tuple[str, exp.Expression]]:
             raise Unsupported("unexpanded *")
         else:
             out.append((e.alias_or_name or "col", e))
-    return out
+    return [(n, _unparen(e)) for n, e in out]
+
+
+def _unparen(e: exp.Expression) -> exp.Expression:
+    while isinstance(e, exp.Paren):
+        e = e.this
+    return e
 
 
 def filter_(rel: Rel, preds: list[V]) -> Rel:
@@ -143,41 +181,120 @@ def project(rel: Rel, cols: list[tuple[str, V]]) -> Rel:
     return rel.then(f"{rel.text}.select({', '.join(parts)})", value, {"": {}})
 
 
-def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | None) -> tuple[Rel, Scope]:
-    """GROUP BY + aggregates (+ HAVING) -> the aggregated relation and a scope over it."""
-    ctx = scope.ctx
+@dataclass
+class Key:
+    """One grouping key: its output name, its translation, and whether it is a plain column."""
+
+    name: str
+    v: V
+    plain: bool
+    node: exp.Expression | None = None
+
+
+def render_keys(keys: list[Key]) -> tuple[str, list, dict]:
+    """`"a", "b", c=expr`: plain columns as strings, computed keys as keywords (or `.name()`)."""
+    first_kw = next((i for i, k in enumerate(keys) if not k.plain), len(keys))
+    mixed = not any(k.plain for k in keys[first_kw:])
+    parts, pos, kw = [], [], {}
+    for k in keys:
+        if k.plain:
+            parts.append(pystr(k.name))
+            pos.append(k.name)
+        elif mixed and is_ident(k.name):
+            parts.append(f"{k.name}={k.v.text}")
+            kw[k.name] = k.v.value
+        else:
+            parts.append(f"{k.v.text}.name({pystr(k.name)})")
+            pos.append(k.v.value.name(k.name))
+    return ", ".join(parts), pos, kw
+
+
+def grouping_keys(node: exp.Select, rel: Rel, scope: Scope, sel, used: set[str]) -> tuple[list[Key], int]:
+    """GROUP BY keys (plain keys first, then ROLLUP keys); also how many are rolled up."""
     group = node.args.get("group")
-    keys = list(group.expressions) if group is not None else []
-    if group is not None and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
-        raise Unsupported("ROLLUP/CUBE/GROUPING SETS are not supported")
+    if group is None:
+        return [], 0
+    if group.args.get("cube") or group.args.get("grouping_sets"):
+        raise Unsupported("CUBE/GROUPING SETS are not supported")
+    rollups = group.args.get("rollup") or []
+    rolled = [e for r in rollups for e in r.expressions]
+    out: list[Key] = []
+    for i, k in enumerate(list(group.expressions) + rolled):
+        v = translate(k, scope)
+        alias = next((n for n, e in sel if key(e) == key(k) and n not in used and is_ident(n)), None)
+        plain = isinstance(k, exp.Column) and v.text == rel.ref(v.value.get_name()).text
+        if plain and (alias is None or alias == v.value.get_name()):
+            name = v.value.get_name()
+            out.append(Key(name, V(pystr(name), name), True, k))
+        else:
+            out.append(Key(alias or f"key{i}", as_expr(v), False, k))
+        used.add(out[-1].name)
+    if rolled:
+        scope.ctx.feature("rollup")
+    return out, len(rolled)
+
+
+def rollup_levels(keys: list[Key], n_rolled: int, groupings: list[exp.Expression]) -> list[list[Key]]:
+    """ROLLUP(a, b) = GROUP BY a, b  UNION ALL  GROUP BY a (b NULL)  UNION ALL  () (a, b NULL);
+    GROUPING(x) becomes a constant key: 1 where x is rolled up."""
+    fixed = len(keys) - n_rolled
+    levels = []
+    for i in range(n_rolled, -1 if n_rolled else 0, -1):
+        level = []
+        for j, k in enumerate(keys):
+            if j < fixed + i:
+                level.append(k)
+            else:
+                level.append(Key(k.name, _null_key(k, str(k.v.value.type())), False, k.node))
+        nulled = {key(k.node) for k in keys[fixed + i:]}
+        for g_name, g in groupings:
+            bit = int(key(g.expressions[0]) in nulled)
+            level.append(Key(g_name, V(f"ibis.literal({bit})", _ibis_literal(bit)), False))
+        levels.append(level)
+    return levels or [keys]
+
+
+def _ibis_literal(value):
+    import ibis
+
+    return ibis.literal(value)
+
+
+def _null_key(k: Key, typ: str) -> V:
+    import ibis
+
+    return V(f"ibis.null().cast({pystr(typ)})", ibis.null().cast(typ))
+
+
+def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | None) -> tuple[Rel, Scope]:
+    """GROUP BY (+ ROLLUP) + aggregates (+ HAVING) -> the aggregated relation and a scope over it."""
+    ctx = scope.ctx
     sel = items(node)
     having = node.args.get("having")
     order = node.args.get("order")
-    key_parts: list[tuple[str | None, V]] = []
-    key_names: list[str] = []
     used: set[str] = set()
-    for i, k in enumerate(keys):
-        v = translate(k, scope)
-        if isinstance(k, exp.Column) and v.text == rel.ref(v.value.get_name()).text:
-            name = v.value.get_name()
-            key_parts.append((None, V(pystr(name), name)))
-        else:
-            alias = next((n for n, e in sel if key(e) == key(k) and n not in used), None)
-            name = alias if alias and is_ident(alias) else f"key{i}"
-            key_parts.append((name, as_expr(v)))
-        used.add(name)
-        key_names.append(name)
+    keys, n_rolled = grouping_keys(node, rel, scope, sel, used)
+    clauses = [e for _, e in sel] + ([having.this] if having is not None else [])
+    clauses += [o.this for o in order.expressions] if order is not None else []
+    groupings: list[tuple[str, exp.Expression]] = []
+    for c in clauses:
+        for g in c.find_all(exp.Grouping):
+            if key(g) not in {key(x) for _, x in groupings}:
+                if len(g.expressions) != 1 or n_rolled == 0:
+                    raise Unsupported("GROUPING() needs one argument and a ROLLUP")
+                groupings.append((f"grouping_{len(groupings)}", g))
     metrics: list[tuple[str, V]] = []
     metric_of: dict[str, str] = {}
     for n, e in sel:
-        if not find_aggregates(e) or has_window(e) or not only_inside_aggregates(e):
+        if not find_aggregates(e) or has_window(e) or not only_inside_aggregates(e) or e.find(exp.Grouping):
             continue
         if key(e) in metric_of or n in used or not is_ident(n):
             continue
         metrics.append((n, as_expr(translate(e, scope))))
         metric_of[key(e)] = n
         used.add(n)
-    having_pre = having is not None and only_inside_aggregates(having.this) and not correlated(having.this)
+    having_pre = having is not None and bool(keys) and only_inside_aggregates(having.this) \
+        and not correlated(having.this) and not having.this.find(exp.Grouping)
     extra = [e for _, e in sel] + ([having.this] if having is not None and not having_pre else [])
     extra += [o.this for o in order.expressions] if order is not None else []
     for e in extra:
@@ -190,25 +307,25 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
                 metric_of[key(a)] = name
                 used.add(name)
     ctx.feature("group_by" if keys else "aggregate")
-    text, value = rel.text, rel.value
-    if keys:
-        pos = [v for n, v in key_parts if n is None]
-        kw = {n: v for n, v in key_parts if n is not None}
-        value = value.group_by(*[v.value for v in pos], **{n: v.value for n, v in kw.items()})
-        text = f"{text}.group_by({call_text(tuple(pos), kw)})"
-        if having_pre:
-            ctx.feature("having")
-            pred = as_expr(translate(having.this, scope))
-            value = value.having(pred.value)
-            text = f"{text}.having({pred.text})"
-    elif having_pre:
-        raise Unsupported("HAVING without GROUP BY is not supported")
-    value = value.aggregate(**{n: v.value for n, v in metrics})
-    text = f"{text}.agg({call_text((), {n: v for n, v in metrics})})"
+    pred = as_expr(translate(having.this, scope)) if having_pre else None
+    if having_pre:
+        ctx.feature("having")
+    for k in keys:  # plain keys carry the column itself: a rolled-up NULL needs its type
+        if k.plain:
+            k.v = V(k.v.text, rel.value[k.name])
+    levels = rollup_levels(keys, n_rolled, groupings) if n_rolled else [keys]
+    if len(levels) > 1 and not rel.named:
+        rel = ctx.assign("rows", rel)
+    text, value = None, None
+    for level in levels:
+        t, v = _aggregate(rel, level, metrics, pred)
+        text, value = (t, v) if text is None else (f"{text}.union({t})", value.union(v))
     agg = Rel(text, value, {}, named=False)
     post = Scope(ctx, agg, outer=outer, taken=scope.taken)
-    for k, n in zip(keys, key_names):
-        post.subst[key(k)] = agg.ref(n)
+    for k in keys:
+        post.subst[key(k.node)] = agg.ref(k.name)
+    for g_name, g in groupings:
+        post.subst[key(g)] = agg.ref(g_name)
     for k, n in metric_of.items():
         post.subst[k] = agg.ref(n)
     if having is not None and not having_pre:
@@ -216,6 +333,20 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
         agg = where_clause(agg, conjuncts(having.this), post, "grouped")
         post.rel = agg
     return agg, post
+
+
+def _aggregate(rel: Rel, keys: list[Key], metrics: list[tuple[str, V]], having: V | None):
+    """`rel.group_by(keys).having(p).agg(metrics)` (or `rel.agg(...)` without keys)."""
+    text, value = rel.text, rel.value
+    if keys:
+        key_text, pos, kw = render_keys(keys)
+        value = value.group_by(*pos, **kw)
+        text = f"{text}.group_by({key_text})"
+        if having is not None:
+            value = value.having(having.value)
+            text = f"{text}.having({having.text})"
+    value = value.aggregate(**{n: v.value for n, v in metrics})
+    return f"{text}.agg({call_text((), dict(metrics))})", value
 
 
 def order_clause(rel: Rel, order: exp.Order, scope: Scope) -> Rel:
@@ -243,10 +374,12 @@ def _const(node: exp.Expression) -> int:
 
 
 def output_scope(out: Rel, sel: list[tuple[str, exp.Expression]], names: list[str], ctx: Ctx,
-                 outer: Scope | None) -> Scope:
+                 outer: Scope | None, sql_names: list[str]) -> Scope:
     """A scope over the projected relation: select aliases and select expressions resolve."""
-    s = Scope(ctx, Rel(out.text, out.value, {"": {n: c for (n, _), c in zip(sel, names)}}),
-              outer=outer)
+    cols = {n: c for n, c in zip(sql_names, names)}
+    for (n, _), c in zip(sel, names):
+        cols.setdefault(n, c)
+    s = Scope(ctx, Rel(out.text, out.value, {"": cols}), outer=outer)
     s.taken = set()
     for (n, e), c in zip(sel, names):
         s.subst.setdefault(key(e), out.ref(c))
@@ -287,19 +420,23 @@ def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str
     distinct = node.args.get("distinct")
     if distinct is not None and distinct.args.get("on"):
         raise Unsupported("DISTINCT ON is not supported")
+    sql_names = [e.alias_or_name for e in node.expressions]
+    mapping = {"": dict(zip(sql_names, names))}
     out = project(rel, cols)
-    out = Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))})
+    out = Rel(out.text, out.value, mapping)
     if distinct is not None:
         ctx.feature("distinct")
         out = out.then(f"{out.text}.distinct()", out.value.distinct())
     if order is not None:
         try:
-            out = order_clause(out, order, output_scope(out, sel, names, ctx, outer))
+            out = order_clause(out, order, output_scope(out, sel, names, ctx, outer, sql_names))
         except Unsupported:
             if distinct is not None:
                 raise
             ordered = order_clause(rel, order, scope)
+            scope.rel = ordered
+            cols = [(c, translate(e, scope)) for c, (_, e) in zip(names, sel)]
             out = project(ordered, cols)
-            out = Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))})
+            out = Rel(out.text, out.value, mapping)
     out = limit_clause(out, node)
-    return Rel(out.text, out.value, {"": dict(zip([n for n, _ in sel], names))}, named=out.named)
+    return Rel(out.text, out.value, mapping, named=out.named)

@@ -27,8 +27,47 @@ def in_subquery(node: exp.In, scope: Scope) -> V:
     from .query import query
 
     scope.ctx.feature("in_subquery")
-    inner = query(_select_of(node.args["query"]), scope, scope.ctx)
-    return method(expr_v(node.this, scope), "isin", _only_column(inner))
+    select = _select_of(node.args["query"])
+    taken = _taken(scope)
+    if _plain_column(select):
+        from .select import source_rel
+
+        rel, inner, hint = source_rel(select, scope, scope.ctx, taken)
+        item = select.expressions[0]
+        inner.rel = _inline(rel, item, scope, hint)  # `t.filter(..).col`
+        col = translate(item.this if isinstance(item, exp.Alias) else item, inner)
+    else:
+        col = _only_column(query(select, scope, scope.ctx, taken))
+    return method(expr_v(node.this, scope), "isin", col)
+
+
+def _inline(rel: Rel, item: exp.Expression, scope: Scope, hint: str) -> Rel:
+    """Refer to the subquery's rows through its chain text when it is used once (`t.filter(..)
+    .x.mean()`); a chain used twice would build two different relations, so name it first."""
+    if rel.named:
+        return rel
+    uses = sum(1 for _ in item.find_all(exp.Column)) + sum(1 for _ in item.find_all(exp.Star))
+    if uses > 1 or isinstance(item, exp.Count):
+        return scope.ctx.assign(f"{hint}_sub" if hint != "joined" else "sub", rel)
+    return Rel(rel.text, rel.value, rel.cols, named=True)
+
+
+def is_correlated(select: exp.Expression) -> bool:
+    from .select import correlated
+
+    return correlated(select)
+
+
+def _plain_column(select: exp.Expression) -> bool:
+    """SELECT <one non-aggregate expression> FROM .. WHERE ..: `rel.col` says it all."""
+    from .select import find_aggregates, has_window
+
+    if not isinstance(select, exp.Select) or len(select.expressions) != 1:
+        return False
+    if any(select.args.get(k) for k in ("group", "having", "limit", "offset", "distinct", "order", "with_")):
+        return False
+    item = select.expressions[0]
+    return not find_aggregates(item) and not has_window(item)
 
 
 def _simple(select: exp.Expression) -> bool:
@@ -54,7 +93,7 @@ def exists(node: exp.Exists, scope: Scope) -> V:
         cond = translate(select.args["where"].this, inner)
         if not any(True for _ in node.find_all(exp.Subquery)) and _refs_inner(cond, rel):
             return method(cond, "any")
-    rel = query(select, scope, scope.ctx)
+    rel = query(select, scope, scope.ctx, _taken(scope))
     return binop(method(V(rel.text, rel.value), "count"), ">", lit(0))
 
 
@@ -93,11 +132,12 @@ def scalar_subquery(node: exp.Subquery, scope: Scope) -> V:
     if _scalar_aggregate(select):
         from .select import source_rel
 
-        rel, inner, _ = source_rel(select, scope, scope.ctx, _taken(scope))
-        inner.rel = Rel(rel.text, rel.value, rel.cols, named=True)  # refs spelled through the chain
+        taken = _taken(scope)
+        rel, inner, hint = source_rel(select, scope, scope.ctx, taken)
         item = select.expressions[0]
+        inner.rel = _inline(rel, item, scope, hint)  # refs spelled through the chain
         return translate(item.this if isinstance(item, exp.Alias) else item, inner)
-    rel = query(_select_of(node), scope, scope.ctx, _taken(scope))
+    rel = query(select, scope, scope.ctx, _taken(scope))
     col = _only_column(rel)
     return method(col, "as_scalar")
 

@@ -1,0 +1,31 @@
+"""`ibert demo` drives the real server and prints what an editor would show."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_without_model_shows_every_deterministic_feature(tmp_path):
+    env = dict(os.environ, IBERT_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "ibert_lsp.cli", "demo", "--no-build"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-3000:] + out[-3000:]
+    assert "the default model is not built" in out and "ibert model build" in out
+    assert "(4 problems" in out
+    assert "+big_orders = orders.filter(orders.amount > 100)" in out
+    assert "+first_customer = customers.filter(customers.customer_id == 1)" in out
+    assert "+by_status = orders.group_by(\"status\")" in out
+    assert "  country        string" in out  # completion: columns first
+    assert "no model loaded" in out  # inline completion says why it is empty
+    assert '+top_sql = orders.filter(orders.status == "paid")' in out
+    assert 'GROUP BY' in out and '"t0"."status" = \'paid\'' in out  # Ibis -> SQL (postgres)
+    assert 'orders.group_by("status").agg(n=_.count())' in out  # hover Q&A example
+    assert '+    """Paid revenue by country.' in out
+    assert "handler errors: 0" in out

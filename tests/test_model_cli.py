@@ -1,0 +1,113 @@
+"""`ibert complete | fix | qa | doc`, `ibert model info|build`, `ibert eval` on the micro model."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from ibert_lsp.cli import main
+from tests.test_model_support import micro_run, write_corpus
+
+
+@pytest.fixture(scope="module")
+def model_dir():
+    run_dir, _ = micro_run()
+    return str(run_dir / "model")
+
+
+def _stdin(monkeypatch, text):
+    class FakeStdin(io.TextIOWrapper):
+        def isatty(self):
+            return False
+
+    monkeypatch.setattr("sys.stdin", FakeStdin(io.BytesIO(text.encode())))
+
+
+def test_complete_json_lists_only_checked_candidates(model_dir, monkeypatch, capsys):
+    _stdin(monkeypatch, "import ibis\nevents = ibis.table({'amount': 'float64', 'kind': "
+           "'string'}, name='events')\nexpr = events.filter(events.amount > 3).")
+    rc = main(["complete", "--model", model_dir, "--json", "--unchecked", "-n", "3",
+               "--max-new-tokens", "12"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["task"] == "code_completion" and rc in (0, 1)
+    assert rc == (0 if any(c["accepted"] for c in out["candidates"]) else 1)
+    for c in out["candidates"]:
+        assert "<fim" not in c["text"] and "<|" not in c["text"]
+        assert c["accepted"] or c["reason"]
+
+
+def test_fix_finds_the_error_with_the_gate(model_dir, tmp_path, capsys):
+    f = tmp_path / "bad.py"
+    f.write_text("import ibis\nevents = ibis.table({'amount': 'float64'}, name='events')\n"
+                 "events.select('amout')\n")
+    rc = main(["fix", str(f), "--model", model_dir, "--json", "-n", "2",
+               "--max-new-tokens", "16"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["task"] == "error_resolution" and rc in (0, 1)
+    good = tmp_path / "good.py"
+    good.write_text("import ibis\nevents = ibis.table({'amount': 'float64'}, name='events')\n"
+                    "events.select('amount')\n")
+    assert main(["fix", str(good), "--model", model_dir]) == 0
+    assert "nothing to fix" in capsys.readouterr().err
+
+
+def test_qa_and_doc(model_dir, tmp_path, monkeypatch, capsys):
+    _stdin(monkeypatch, "How do I filter rows?")
+    assert main(["qa", "--model", model_dir, "--json", "--max-new-tokens", "16"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["task"] == "qa"
+    f = tmp_path / "fn.py"
+    f.write_text("def big(t):\n    return t.filter(t.amount > 10)\n")
+    assert main(["doc", str(f), "--model", model_dir, "--style", "numpy", "--json",
+                 "--no-examples", "--insert", "--max-new-tokens", "16"]) in (0, 1)
+    out = json.loads(capsys.readouterr().out)
+    for c in out["candidates"]:
+        assert c["text"].startswith("def big(t):\n    \"\"\"")
+
+
+def test_doc_helpers():
+    from ibert_lsp.commands.tasks import insert_docstring, strip_examples
+
+    doc = "Keep big rows.\n\nExamples:\n    >>> big(t)\n\nReturns:\n    A table."
+    assert strip_examples(doc) == "Keep big rows.\n\nReturns:\n    A table."
+    code = "def big(t):\n    return t\n"
+    assert insert_docstring(code, "One line.") == \
+        'def big(t):\n    """One line."""\n    return t\n'
+
+
+def test_without_a_model_the_error_says_how_to_build_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IBERT_HOME", str(tmp_path))
+    _stdin(monkeypatch, "events.")
+    assert main(["complete"]) == 2
+    err = capsys.readouterr().err
+    assert "ibert model build" in err and "Traceback" not in err
+    assert main(["model", "info"]) == 2
+    (tmp_path / "models" / "default").mkdir(parents=True)
+    (tmp_path / "models" / "default" / "ibert.json").write_text("{}")
+    _stdin(monkeypatch, "events.")
+    assert main(["complete"]) == 2
+    assert "lacks 'base'" in capsys.readouterr().err
+
+
+def test_model_info_and_eval(model_dir, tmp_path, capsys):
+    assert main(["model", "info", "--model", model_dir, "--json", "--load"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["recipe"] == "micro" and info["load_s"] > 0 and info["rss_mib"] > 0
+    data = write_corpus(tmp_path / "data", n_train=2, n_test=2)
+    assert main(["eval", "--model", model_dir, "--data", str(data), "--max-per-task", "1",
+                 "--out", str(tmp_path / "ev"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary) == {"test", "test_family"}
+    assert (tmp_path / "ev" / "eval.json").exists() and (tmp_path / "ev" / "eval.md").exists()
+
+
+def test_model_build_trains_and_installs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IBERT_HOME", str(tmp_path / "home"))
+    data = write_corpus(tmp_path / "data", n_train=6, n_test=1)
+    rc = main(["model", "build", "--config", "micro", "--data", str(data), "--no-eval",
+               "--quiet"])
+    assert rc == 0
+    installed = tmp_path / "home" / "models" / "default"
+    assert (installed / "ibert.json").exists() and (installed / "adapter").is_dir()
+    assert "installed" in capsys.readouterr().out

@@ -1,0 +1,113 @@
+"""Never silently wrong: abstentions carry a reason, and nothing unverified is returned."""
+
+from __future__ import annotations
+
+from ibert_lsp.tasks.sql_to_ibis import Result, translate
+from ibert_lsp.tasks.sql_to_ibis.translator import build
+
+SCHEMAS = {"orders": {"id": "int64", "status": "string", "amount": "float64", "qty": "int64"}}
+
+
+def test_constructs_parse_sql_drops_are_kept() -> None:
+    """ibis.parse_sql drops HAVING, DISTINCT and COUNT(DISTINCT); the translator keeps them."""
+    having = translate("select status, count(*) as n from orders group by status having count(*) > 3", SCHEMAS)
+    distinct = translate("select distinct status from orders", SCHEMAS)
+    nunique = translate("select count(distinct status) as n from orders", SCHEMAS)
+    assert having.verified and ".having(" in having.ibis
+    assert distinct.verified and ".distinct()" in distinct.ibis
+    assert nunique.verified and ".nunique()" in nunique.ibis
+
+
+def test_unsupported_construct_abstains_with_reason() -> None:
+    res = translate("select status, count(*) from orders group by rollup (status)", SCHEMAS)
+    assert isinstance(res, Result)
+    assert res.ibis is None and not res.verified
+    assert "ROLLUP" in res.reason
+
+
+def test_unknown_column_is_a_clear_reason() -> None:
+    res = translate("select nope from orders", SCHEMAS)
+    assert res.ibis is None and "nope" in res.reason
+
+
+def test_syntax_error_is_a_clear_reason() -> None:
+    res = translate("selec id frm orders", SCHEMAS)
+    assert res.ibis is None and "does not parse" in res.reason
+
+
+def test_several_statements_rejected() -> None:
+    res = translate("select id from orders; select id from orders", SCHEMAS)
+    assert res.ibis is None and "one SQL statement" in res.reason
+
+
+def test_non_query_rejected() -> None:
+    res = translate("delete from orders", SCHEMAS)
+    assert res.ibis is None and not res.verified
+
+
+def test_wrong_candidate_is_not_returned(monkeypatch) -> None:
+    """If the translator produced a wrong program, the gate must stop it."""
+    import ibert_lsp.tasks.sql_to_ibis.api as api
+    from ibert_lsp.tasks.sql_to_ibis.translator import Candidate
+
+    def wrong(sql, schemas, dialect):  # drops the WHERE clause
+        return Candidate("orders.select('id')", sql, ["select"])
+
+    monkeypatch.setattr(api, "build", wrong)
+    res = api.translate("select id from orders where amount > 10", SCHEMAS)
+    assert res.ibis is None and not res.verified
+    assert "failed verification" in res.reason
+
+
+def test_fallback_candidates_go_through_the_gate() -> None:
+    sql = "select status, count(*) as n from orders group by rollup (status)"
+    calls = []
+
+    def fallback(q, schemas):
+        calls.append(q)
+        return ["orders.group_by('status').agg(n=_.count())"]  # not what ROLLUP computes
+
+    res = translate(sql, SCHEMAS, fallback=fallback)
+    assert calls == [sql]
+    assert res.ibis is None and "no fallback candidate verified" in res.reason
+
+
+def test_fallback_accepted_when_proven() -> None:
+    sql = "select status, count(*) as n from orders group by rollup (status)"
+    good = ("orders.group_by('status').agg(n=_.count()).union("
+            "orders.agg(status=ibis.null().cast('string'), n=_.count()))")
+    res = translate(sql, SCHEMAS, fallback=lambda q, s: ["this is not python", good])
+    assert res.verified and res.source == "fallback" and res.ibis == good
+
+
+def test_fallback_exceptions_do_not_escape() -> None:
+    def boom(q, s):
+        raise RuntimeError("model crashed")
+
+    res = translate("select id from orders group by cube (id)", SCHEMAS, fallback=boom)
+    assert res.ibis is None and "model crashed" in res.reason
+
+
+def test_verify_false_marks_unverified() -> None:
+    res = translate("select id from orders", SCHEMAS, verify=False)
+    assert res.ibis == 'orders.select("id")' and not res.verified
+
+
+def test_dialect_transpiled() -> None:
+    res = translate("select id, status::text as s from orders where status ilike 'a%' limit 2",
+                    SCHEMAS, dialect="postgres")
+    assert res.verified, res.reason
+    res = translate("select `id` from orders where amount > 1", SCHEMAS, dialect="bigquery")
+    assert res.verified, res.reason
+
+
+def test_generated_code_has_free_names_only_tables() -> None:
+    import ast
+
+    code = build("with t as (select * from orders where amount > 1) "
+                 "select a.id from t a join t b on a.id = b.id", SCHEMAS).code
+    tree = ast.parse(code)
+    assigned = {t.id for s in tree.body if isinstance(s, ast.Assign) for t in s.targets}
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    assert loaded - assigned <= {"orders", "ibis", "_"}
+    assert isinstance(tree.body[-1], ast.Expr)
