@@ -310,6 +310,10 @@ async def main_async(args) -> dict:
                                           "file:///tmp/ibert_bench_s.py")
         results["sql_to_ibis_resolve"] = {**summary(sql), "with_edit": ok}
         print(f"SQL->Ibis resolve: {results['sql_to_ibis_resolve']}", flush=True)
+        st = await s.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="ibert.status"))
+        results["server_side_handler_ms"] = st.get("handler_ms")
+        print(f"server-side handler times: {st.get('handler_ms')}", flush=True)
         if s.pid:
             results["server_rss_mib"] = round(rss_mib(s.pid) or float("nan"), 1)
     finally:

@@ -108,8 +108,19 @@ def _alarm(signum: int, frame: Any) -> None:  # pragma: no cover - timing depend
     raise _ItemTimeout()
 
 
+def _quiet() -> None:
+    """Deprecation chatter from Ibis and sqlglot's dialect warnings would drown the progress bar."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore", FutureWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
 def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _quiet()
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _alarm)
     import ibis  # noqa: F401  (pay for the import once per worker)
@@ -175,6 +186,7 @@ def run_parallel(fn: Callable[[Any], Any], items: list, *, workers: int | None =
 
 
 def _init_worker_inline() -> None:
+    _quiet()
     if hasattr(signal, "SIGALRM") and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
         try:
             signal.signal(signal.SIGALRM, _alarm)

@@ -459,15 +459,24 @@ def extract_file(path: Path, root: Path, commit: str | None, *, in_ibis: bool,
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return {"snippets": [], "pairs": [], "functions": []}
+        return {"snippets": [], "pairs": [], "functions": [], "sql": [],
+                "notes": [f"{path}:0: unreadable, skipped"]}
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     kind = _source_kind(path, in_ibis)
-    res: dict[str, list] = {"snippets": [], "pairs": [], "functions": []}
+    res: dict[str, list] = {"snippets": [], "pairs": [], "functions": [], "sql": [], "notes": []}
 
     def prov(line: int) -> dict:
         return {"file": rel, "line": line, "commit": commit}
 
     if path.suffix == ".py":
+        try:
+            ast.parse(text)
+        except SyntaxError as exc:
+            res["notes"].append(f"{rel}:{exc.lineno or 0}: not valid Python ({exc.msg}), skipped")
+            return res
+        except (ValueError, RecursionError, MemoryError) as exc:
+            res["notes"].append(f"{rel}:0: unreadable ({type(exc).__name__}), skipped")
+            return res
         blocks: list[tuple[str, str, int]] = []
         for code, line in doctest_sessions(text):
             for snip, sch, l2 in snippets_from_code(code):
@@ -485,7 +494,16 @@ def extract_file(path: Path, root: Path, commit: str | None, *, in_ibis: bool,
                 res["functions"].append((src, doc, style, sch, kind, prov(line)))
         for sql, snip, sch, line in pairs_from_blocks(blocks, {}):
             res["pairs"].append((sql, snip, sch, kind, prov(line)))
+        local = _module_tables(text)
+        for sql, line in sql_strings(text):
+            res["sql"].append((sql, local, kind, prov(line)))
         return res
+    if path.suffix == ".ipynb":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            res["notes"].append(f"{rel}:{exc.lineno}: not a valid notebook ({exc.msg}), skipped")
+            return res
     blocks = notebook_blocks(text) if path.suffix == ".ipynb" else md_blocks(text)
     known: dict[str, dict] = {}
     for lang, body, line in blocks:
@@ -496,7 +514,36 @@ def extract_file(path: Path, root: Path, commit: str | None, *, in_ibis: bool,
             known.update(_module_tables(body))
     for sql, snip, sch, line in pairs_from_blocks(blocks, {}):
         res["pairs"].append((sql, snip, sch, kind, prov(line)))
+    for lang, body, line in blocks:
+        if lang == "sql" and _SQL_START.match(body):
+            res["sql"].append((body.strip().rstrip(";"), dict(known), kind, prov(line)))
+        elif lang in ("python", "py", ""):
+            for sql, l2 in sql_strings(body):
+                res["sql"].append((sql, dict(known), kind, prov(line + l2 - 1)))
     return res
+
+
+def sql_tables(sql: str) -> set[str] | None:
+    """Names of the tables a query reads (CTE names excluded), or None if it does not parse."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except Exception:  # noqa: BLE001
+        return None
+    if tree is None:
+        return None
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
+
+
+def _job_translate(item: dict) -> tuple[bool, str, str | None]:
+    """Mined SQL -> the project's verified translator (the gate proves the Ibis equivalent)."""
+    from ibert_lsp.tasks.sql_to_ibis import translate
+
+    res = translate(item["sql"], item["schemas"], verify=True, seeds=(0, 1))
+    return bool(res.ibis and res.verified), res.reason, res.ibis
 
 
 def _module_tables(code: str) -> dict[str, dict]:
@@ -563,7 +610,7 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
             files = files[:max_files]
         roots.append((root, files, version, True))
     fixtures = ibis_fixture_schemas() if include_ibis else {}
-    snippets, pairs, functions = [], [], []
+    snippets, pairs, functions, sqls = [], [], [], []
     n_files = 0
     for root, files, commit, in_ibis in roots:
         for f in files:
@@ -576,6 +623,11 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
             snippets += got["snippets"]
             pairs += got["pairs"]
             functions += got["functions"]
+            sqls += got["sql"]
+            for note in got["notes"]:
+                notes.append(note)
+                if progress:
+                    print(f"[datagen] {note}", file=sys.stderr)
     # dedupe snippets by code, cap
     seen = set()
     uniq = []
@@ -600,6 +652,28 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
     pres = gate.run_parallel(_job_pair_ok, pitems, workers=workers, progress=progress,
                              desc="mine: gate pairs") if pitems else []
     vpairs = [it for it, (ok, _) in zip(pitems, pres) if ok]
+    # SQL found alone (`.sql("...")` calls, SQL strings, ```sql blocks) over known tables:
+    # the verified translator proposes the Ibis side, the gate proves it
+    known_tables = {**fixtures, **EXAMPLE_SCHEMAS}
+    sitems, seen_sql = [], set()
+    for sql, local, kind, prov in sqls:
+        if sql in seen_sql or TPC_TABLE_HINT.search(sql):
+            continue
+        seen_sql.add(sql)
+        names = sql_tables(sql)
+        pool = {**known_tables, **local}
+        if not names or not names <= set(pool):
+            continue
+        sch = {n: pool[n] for n in sorted(names)}
+        sitems.append({"sql": sql, "schemas": sch, "template": "mined_sql",
+                       "family": f"mined_{kind}", "source": kind, "difficulty": "medium",
+                       "provenance": prov})
+    tres = gate.run_parallel(_job_translate, sitems, workers=workers, progress=progress,
+                             desc="mine: translate SQL") if sitems else []
+    for it, res in zip(sitems, tres):
+        if len(res) == 3 and res[0] and res[2]:
+            vpairs.append({**it, "ibis": res[2], "features": _features(res[2]),
+                           "difficulty": _difficulty(res[2])})
     want = set(tasks or ["code_completion", "ibis_to_sql", "sql_to_ibis", "error_resolution",
                          "documentation", "qa"])
     records: list[dict] = []
@@ -613,10 +687,11 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
             jobs.append({**it, "kind": "errors", "seed": rng.randrange(1 << 30), "n": 1})
         if "ibis_to_sql" in want:
             jobs.append({**it, "kind": "ibis_to_sql", "dialects": [rng.choice(("duckdb",) + multitask.DIALECTS)]})
-    for recs in gate.run_parallel(_job_build, jobs, workers=workers, progress=progress,
-                                  desc="mine: build tasks", chunksize=4):
-        if isinstance(recs, list):
-            records.extend(recs)
+    from datagen.pipeline import collect_built
+
+    built, built_bad = collect_built(gate.run_parallel(
+        _job_build, jobs, workers=workers, progress=progress, desc="mine: build+check",
+        chunksize=4))
     if "sql_to_ibis" in want:
         for p in vpairs:
             records.append(multitask.sql_to_ibis_record({**p, "dialect": "duckdb"}))
@@ -641,9 +716,11 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
                                        source=it["source"], features=["qa", *it["features"]],
                                        difficulty=it["difficulty"], family=it["family"],
                                        extra_meta={"provenance": it["provenance"]}))
-    info = {"files": n_files, "snippets_found": len(snippets), "snippets_unique": len(uniq),
+    info = {"prechecked": built, "prechecked_rejected": len(built_bad),
+            "files": n_files, "snippets_found": len(snippets), "snippets_unique": len(uniq),
             "snippets_valid": len(valid), "pairs_found": len(pairs), "pairs_valid": len(vpairs),
-            "functions_found": len(functions), "notes": notes[:50]}
+            "functions_found": len(functions), "sql_found": len(sqls),
+            "sql_translatable": len(sitems), "notes": notes[:50]}
     if progress:
         print(f"[datagen] mining: {n_files} files, {len(valid)}/{len(uniq)} snippets and "
               f"{len(vpairs)}/{len(pairs)} SQL pairs pass the gate", file=sys.stderr)

@@ -52,14 +52,13 @@ def make_record(task: str, inp: dict, target: dict, *, tables: dict[str, dict[st
         _IBIS_VERSION = ibis_version()
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}")
-    key = json.dumps([task, inp, target], sort_keys=True, ensure_ascii=False)
-    rid = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    rid = content_id(task, inp, target)
     meta = {"template": template, "source": source, "features": sorted(set(features)),
             "difficulty": difficulty, "family": family}
     if extra_meta:
         meta.update(extra_meta)
     return {
-        "id": f"{task[:3]}-{rid}",
+        "id": rid,
         "task": task,
         "dialect": dialect,
         "backend": "duckdb",
@@ -69,6 +68,12 @@ def make_record(task: str, inp: dict, target: dict, *, tables: dict[str, dict[st
         "target": target,
         "meta": meta,
     }
+
+
+def content_id(task: str, inp: dict, target: dict) -> str:
+    """The record id: a hash of task + input + target (equal examples get equal ids)."""
+    key = json.dumps([task, inp, target], sort_keys=True, ensure_ascii=False)
+    return f"{task[:3]}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}"
 
 
 def schemas_of(record: dict) -> dict[str, dict[str, str]]:

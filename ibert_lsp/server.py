@@ -21,8 +21,9 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -120,6 +121,16 @@ class IbertServer(LanguageServer):
                 schemas.update(from_python_source(source))
             except Exception as exc:
                 self.log(f"ibert: schema scan failed for {doc.uri}: {exc}")
+        if not schemas and self.is_sql(doc) and doc.path:
+            # a .sql file with no configured schemas: a schema.json beside it, if any
+            sibling = os.path.join(os.path.dirname(doc.path), "schema.json")
+            if os.path.isfile(sibling):
+                try:
+                    from ibert_lsp.schema.sources import parse_json
+
+                    schemas.update(parse_json(sibling))
+                except Exception as exc:
+                    self.log(f"ibert: cannot read {sibling}: {exc}")
         st.schemas, st.version = schemas, doc.version
         return schemas
 
@@ -402,6 +413,7 @@ def safe(default: Any = None, *, name: str | None = None):
         if asyncio.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def wrapper(ls, *args, **kwargs):
+                t0 = time.perf_counter()
                 try:
                     return await fn(ls, *args, **kwargs)
                 except asyncio.CancelledError:
@@ -409,6 +421,8 @@ def safe(default: Any = None, *, name: str | None = None):
                 except Exception as exc:
                     _report(ls, label, exc)
                     return default() if callable(default) else default
+                finally:
+                    _timing(ls, label, time.perf_counter() - t0)
         else:
             @functools.wraps(fn)
             def wrapper(ls, *args, **kwargs):
@@ -420,6 +434,14 @@ def safe(default: Any = None, *, name: str | None = None):
         return wrapper
 
     return deco
+
+
+def _timing(ls: IbertServer, label: str, seconds: float) -> None:
+    """Server-side handler durations (last 500 per handler), shown by `ibert.status`."""
+    times = ls.stats.setdefault("handler_ms", {}).setdefault(label, [])
+    times.append(round(seconds * 1000, 2))
+    if len(times) > 500:
+        del times[:100]
 
 
 def _report(ls: IbertServer, label: str, exc: BaseException) -> None:
@@ -436,20 +458,20 @@ def preload() -> None:
     holds the module's import lock, and a handler on the event loop importing the same module
     would block the loop (measured: requests read 1-2 s late). Model libraries (torch,
     transformers) are imported by the model worker only."""
-    import ibis  # noqa: F401
-    import ibis.expr.types  # noqa: F401
+    import ibis
+    import ibis.expr.types
     import ibis.selectors  # noqa: F401
 
-    import ibert_lsp.schema.sources  # noqa: F401
-    import ibert_lsp.tasks.analysis  # noqa: F401
-    import ibert_lsp.tasks.completion  # noqa: F401
-    import ibert_lsp.tasks.documentation  # noqa: F401
-    import ibert_lsp.tasks.error_resolution  # noqa: F401
-    import ibert_lsp.tasks.prompts  # noqa: F401
-    import ibert_lsp.tasks.qa  # noqa: F401
-    import ibert_lsp.tasks.retrieval  # noqa: F401
-    import ibert_lsp.validate.safe_eval  # noqa: F401
-    import ibert_lsp.model.worker  # noqa: F401
+    import ibert_lsp.model.worker
+    import ibert_lsp.schema.sources
+    import ibert_lsp.tasks.analysis
+    import ibert_lsp.tasks.completion
+    import ibert_lsp.tasks.documentation
+    import ibert_lsp.tasks.error_resolution
+    import ibert_lsp.tasks.prompts
+    import ibert_lsp.tasks.qa
+    import ibert_lsp.tasks.retrieval
+    import ibert_lsp.validate.safe_eval
 
     try:
         import ibert_lsp.tasks.sql_to_ibis  # noqa: F401
@@ -495,6 +517,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["IBERT_NO_MODEL"] = "1"
     preload()
     server = create_server()
+    # Everything imported so far lives as long as the process: keep it out of the collector's
+    # scans (full collections over ibis' module graph showed up as 100+ ms completion tails).
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 50)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not port.isdigit():

@@ -179,3 +179,19 @@ def test_validate_command_fails_loudly_on_a_bad_record(tmp_path, capsys):
                  str(f)]) == 1
     err = capsys.readouterr().err
     assert "FAILED" in err and bad["id"] in err
+
+
+def test_mining_reports_malformed_files_by_path_and_line_and_goes_on(tmp_path):
+    from datagen.mining import mine
+
+    (tmp_path / "bad.py").write_text("x = 1\ndef broken(:\n")
+    (tmp_path / "bad.ipynb").write_text('{"cells": [\n')
+    (tmp_path / "good.md").write_text(
+        "```python\nt = ibis.table({'x': 'int64'}, name='t')\nt.filter(t.x > 1)\n```\n")
+    records, info = mine([str(tmp_path)], include_ibis=False, progress=False, workers=1,
+                         work_dir=tmp_path / "work")
+    assert any(n.startswith("bad.py:2:") for n in info["notes"]), info["notes"]
+    assert any(n.startswith("bad.ipynb:") for n in info["notes"]), info["notes"]
+    assert info["snippets_valid"] == 1
+    assert records and all(r["meta"]["provenance"]["file"] == "good.md"
+                           for r in records if "provenance" in r["meta"])

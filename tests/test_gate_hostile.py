@@ -103,6 +103,9 @@ HOSTILE: list[tuple[str, str]] = [
     ("t.filter(", "syntax"),
     ("t.amount +* 1", "syntax"),
     ("x" * 200_000, "limit"),
+    ("ibis.to_sql(t).center(10**9)", "forbidden"),  # str subclasses get str's allow-list
+    ("_ += 1", "forbidden"),
+    ("ibis += 1", "forbidden"),
     ("a = t.amount\n" + "a = a + a\n" * 40 + "t.mutate(x=a)", "limit"),  # SQL blow-up
     ("ibis.dtype('int64').from_typehint('int')", "forbidden"),
     ("ibis.schema({'a': 'int64'}).to_numpy()", "forbidden"),

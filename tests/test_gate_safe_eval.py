@@ -200,3 +200,9 @@ def test_columns_named_like_io_prefixes_are_fine():
         evaluate("r.cache", schemas)
     assert info.value.kind == "forbidden" and "['cache']" in info.value.message
     assert "cache" in compile_sql(evaluate("r['cache'] + 1", schemas))
+
+
+def test_invalid_schema_is_a_gate_error():
+    with pytest.raises(GateError) as info:
+        evaluate("t", {"t": {"a": "no_such_type"}})
+    assert info.value.kind == "type" and "schemas" in info.value.message

@@ -56,7 +56,7 @@ def test_every_type_loads_into_duckdb_with_exact_types():
 
 
 def test_nulls_appear_but_not_everywhere():
-    cols = synth_rows(ALL_TYPES, [], seed=1, n_rows=200)["wide"]
+    cols = synth_rows(ALL_TYPES, [], seed=0, n_rows=200)["wide"]
     for name, values in cols.items():
         nulls = sum(v is None for v in values)
         assert 0 < nulls < 60, (name, nulls)
@@ -135,3 +135,18 @@ def test_unfillable_type_is_a_clean_verdict():
 
     v = check_sql_vs_ibis("SELECT id FROM g", "g.select('id')", {"g": {"id": "int64", "geo": "geometry"}})
     assert not v.ok and v.checks["kind"] == "execution" and "geometry" in v.reason
+
+
+def test_seed_shapes_vary_cardinality_overlap_and_keys():
+    narrow = synth_rows(SHOP, [], seed=0, n_rows=60)
+    shifted = synth_rows(SHOP, [], seed=1, n_rows=60)
+    wide = synth_rows(SHOP, [], seed=2, n_rows=60)
+    # narrow: few distinct strings, so HAVING COUNT(*) > k holds somewhere
+    assert len(set(narrow["orders"]["status"]) - {None}) <= 3
+    # shifted: no NULLs, a unique first key, and keys only partly shared between tables
+    assert all(v is not None for col in shifted["orders"].values() for v in col)
+    assert len(set(shifted["orders"]["order_id"])) == 60
+    fk, pk = set(shifted["orders"]["customer_id"]), set(shifted["customers"]["customer_id"])
+    assert fk & pk and fk - pk
+    # wide: many distinct values
+    assert len(set(wide["orders"]["status"])) > len(set(narrow["orders"]["status"]))

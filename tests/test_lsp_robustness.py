@@ -12,7 +12,12 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp_helpers import (
-    ROOT, SERVER, change_doc, diagnostics_for, initialize, open_doc, pos_of, server_env,
+    SERVER,
+    diagnostics_for,
+    initialize,
+    open_doc,
+    pos_of,
+    server_env,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

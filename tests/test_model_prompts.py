@@ -34,6 +34,8 @@ def test_sql_to_ibis_masks_prompt_and_target_consistently():
     assert "<L0>" in body and "<L1>" in body and "FR" not in body
     assert prompt.startswith(prompts.TASK_TOKENS["sql_to_ibis"])
     assert "tables: events(user_id int64, amount float64, country string)" in prompt
+    other = prompts.build_prompt("sql_to_ibis", {"sql": "SELECT amount FROM events"}, CTX)
+    assert "tables: events(amount float64)\n" in other  # only the columns it names
     # restoring what the model would write gives back real code with Python quoting
     restored = prompts.parse_output("sql_to_ibis", body + prompts.EOS + "junk", inp)
     assert restored == "events.filter((events.amount > 10) & (events.country == 'FR'))" \

@@ -83,8 +83,9 @@ class Oracle:
 
 def test_evaluate_with_an_oracle_scores_everything_right():
     recs = make_records(4)
-    res = E.evaluate(Oracle(recs), recs, max_per_task=2, n_samples=3, ks=(1, 2))
+    res = E.evaluate(Oracle(recs), recs, max_per_task=2, n_samples=3, ks=(1, 2), gated_n=2)
     t = res["tasks"]
+    assert t["sql_to_ibis"]["gated@2"] == 100.0 and "gated@2" not in t["qa"]
     assert t["sql_to_ibis"]["exec_acc"] == 100.0 and t["ibis_to_sql"]["exec_acc"] == 100.0
     assert t["code_completion"]["compile_rate"] == 100.0
     assert t["error_resolution"]["fix_rate"] == 100.0

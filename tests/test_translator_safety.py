@@ -19,10 +19,10 @@ def test_constructs_parse_sql_drops_are_kept() -> None:
 
 
 def test_unsupported_construct_abstains_with_reason() -> None:
-    res = translate("select status, count(*) from orders group by rollup (status)", SCHEMAS)
+    res = translate("select status, count(*) from orders group by cube (status)", SCHEMAS)
     assert isinstance(res, Result)
     assert res.ibis is None and not res.verified
-    assert "ROLLUP" in res.reason
+    assert "CUBE" in res.reason
 
 
 def test_unknown_column_is_a_clear_reason() -> None:
@@ -47,7 +47,7 @@ def test_non_query_rejected() -> None:
 
 def test_wrong_candidate_is_not_returned(monkeypatch) -> None:
     """If the translator produced a wrong program, the gate must stop it."""
-    import ibert_lsp.tasks.sql_to_ibis.api as api
+    from ibert_lsp.tasks.sql_to_ibis import api
     from ibert_lsp.tasks.sql_to_ibis.translator import Candidate
 
     def wrong(sql, schemas, dialect):  # drops the WHERE clause
@@ -60,12 +60,12 @@ def test_wrong_candidate_is_not_returned(monkeypatch) -> None:
 
 
 def test_fallback_candidates_go_through_the_gate() -> None:
-    sql = "select status, count(*) as n from orders group by rollup (status)"
+    sql = "select status, count(*) as n from orders group by cube (status)"
     calls = []
 
     def fallback(q, schemas):
         calls.append(q)
-        return ["orders.group_by('status').agg(n=_.count())"]  # not what ROLLUP computes
+        return ["orders.group_by('status').agg(n=_.count())"]  # misses CUBE's grand-total row
 
     res = translate(sql, SCHEMAS, fallback=fallback)
     assert calls == [sql]
@@ -73,7 +73,7 @@ def test_fallback_candidates_go_through_the_gate() -> None:
 
 
 def test_fallback_accepted_when_proven() -> None:
-    sql = "select status, count(*) as n from orders group by rollup (status)"
+    sql = "select status, count(*) as n from orders group by cube (status)"
     good = ("orders.group_by('status').agg(n=_.count()).union("
             "orders.agg(status=ibis.null().cast('string'), n=_.count()))")
     res = translate(sql, SCHEMAS, fallback=lambda q, s: ["this is not python", good])
@@ -111,3 +111,20 @@ def test_generated_code_has_free_names_only_tables() -> None:
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     assert loaded - assigned <= {"orders", "ibis", "_"}
     assert isinstance(tree.body[-1], ast.Expr)
+
+
+def test_generator_hook_uses_shared_prompt_and_gate() -> None:
+    """A model Generator is asked only on abstention and its output is gate-checked."""
+    prompts_seen = []
+
+    class FakeGenerator:
+        def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
+            prompts_seen.append(prompt)
+            return ["orders.select('id')"]  # wrong for the CUBE query below
+
+    res = translate("select id, count(*) as n from orders group by cube (id)", SCHEMAS,
+                    generator=FakeGenerator())
+    assert len(prompts_seen) == 1 and "orders" in prompts_seen[0]
+    assert res.ibis is None and not res.verified
+    ok = translate("select id from orders", SCHEMAS, generator=FakeGenerator())
+    assert ok.verified and ok.source == "translator" and len(prompts_seen) == 1

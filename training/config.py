@@ -48,6 +48,7 @@ DEFAULTS: dict = {
         "grad_clip": 1.0,
         "save_every_steps": 200,
         "log_every_steps": 10,
+        "task_weights": None,  # share of each task in the packed corpus (None: lora's weights)
     },
     "lora": {
         "r": 8,
@@ -83,6 +84,7 @@ DEFAULTS: dict = {
         "k": [1],
         "temperature": 0.8,
         "max_new_tokens": 128,
+        "gated_n": 0,  # > 0: also gated@n (one of n beam candidates passes the gate)
     },
 }
 
@@ -92,7 +94,9 @@ def _merge(base: dict, over: dict, where: str = "") -> dict:
     for key, value in (over or {}).items():
         if key not in out:
             raise IbertError(f"config: unknown key '{where}{key}'")
-        if isinstance(out[key], dict) and isinstance(value, dict) and key != "task_weights":
+        if key == "task_weights":
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
             out[key] = _merge(out[key], value, f"{where}{key}.")
         else:
             out[key] = value

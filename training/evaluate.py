@@ -92,7 +92,9 @@ def score_example(task: str, record: dict, pred: str | None) -> dict:
     if pred is None:
         pred = ""
     exact = _norm(pred) == _norm(ref)
-    verdict = cand.check(task, inp, ctx, pred) if pred.strip() else cand.Verdict(False, "empty")
+    dialect = record.get("dialect")
+    verdict = (cand.check(task, inp, ctx, pred, dialect=dialect) if pred.strip()
+               else cand.Verdict(False, "empty"))
     out["gate"] = verdict.ok
     out["reason"] = verdict.reason
     if task in ("sql_to_ibis", "ibis_to_sql"):
@@ -126,10 +128,16 @@ def pick(records: list[dict], max_per_task: int | None, seed: int = 0) -> dict[s
     return out
 
 
+GATED_TASKS = ("sql_to_ibis", "ibis_to_sql", "code_completion", "error_resolution")
+
+
 def evaluate(generator, records: list[dict], *, max_per_task: int | None = 50,
              n_samples: int = 1, ks=(1,), temperature: float = 0.8, max_new_tokens: int = 128,
-             seed: int = 0, progress: bool = False) -> dict:
-    """Per-task metrics (means, in %) and per-example details."""
+             seed: int = 0, progress: bool = False, gated_n: int = 0) -> dict:
+    """Per-task metrics (means, in %) and per-example details.
+
+    `gated_n` > 0 also measures what serving shows: `gated@n` = % of examples where at least
+    one of n beam-search candidates passes the gate (the tasks return only those)."""
     chosen = pick(records, max_per_task, seed)
     total = sum(len(v) for v in chosen.values())
     bar = None
@@ -151,13 +159,19 @@ def evaluate(generator, records: list[dict], *, max_per_task: int | None = 50,
                 preds = []
             s = score_example(task, r, preds[0] if preds else None)
             s["id"] = r.get("id")
+            if gated_n > 0 and task in GATED_TASKS:
+                cands = cand.model_candidates(generator, task, inp, ctx, n=gated_n,
+                                              max_new_tokens=limit)
+                s[f"gated@{gated_n}"] = any(
+                    cand.check(task, inp, ctx, c, dialect=r.get("dialect")).ok for c in cands)
             if n_samples > 1:
                 # n independent samples (one per call: candidates lists are deduplicated)
                 ok = []
                 for _ in range(n_samples):
                     got = cand.model_candidates(generator, task, inp, ctx, n=1,
                                                 max_new_tokens=limit, temperature=temperature)
-                    ok.append(bool(got) and cand.check(task, inp, ctx, got[0]).ok)
+                    ok.append(bool(got) and cand.check(task, inp, ctx, got[0],
+                                                       dialect=r.get("dialect")).ok)
                 s["samples"] = n_samples
                 s["correct"] = sum(ok)
             scores.append(s)
@@ -165,7 +179,7 @@ def evaluate(generator, records: list[dict], *, max_per_task: int | None = 50,
                 bar.update(1)
         agg: dict = {"n": len(scores), "seconds": round(time.perf_counter() - t0, 2)}
         keys = [k for k in scores[0] if isinstance(scores[0][k], (bool, float, int))
-                and k not in ("samples", "correct", "has_code")]
+                and k not in ("samples", "correct", "has_code", "gate")]
         for k in keys:
             vals = [float(s[k]) for s in scores]
             agg[k] = round(100 * sum(vals) / len(vals) if isinstance(scores[0][k], bool)
@@ -192,7 +206,7 @@ def table(results: dict[str, dict]) -> str:
     cols = ["n", "exec_acc", "compile_rate", "fix_rate", "exact", "chrf", "rouge_l",
             "code_pass", "doc_pass"]
     extra = sorted({k for res in results.values() for t in res["tasks"].values() for k in t
-                    if k.startswith("pass@")})
+                    if k.startswith(("pass@", "gated@"))})
     cols += extra
     lines = ["| split | task | " + " | ".join(cols) + " |",
              "|---|---|" + "---|" * len(cols)]
@@ -221,6 +235,8 @@ def write_reports(results: dict[str, dict], out_dir, meta: dict | None = None) -
     md += [table(results), "",
            "exec_acc / compile_rate / fix_rate / code_pass / doc_pass: % of top-1 (greedy) "
            "candidates accepted by the gate; exact: % equal to the reference (whitespace "
-           "normalized); chrf, rouge_l: 0-100 against the reference."]
+           "normalized); chrf, rouge_l: 0-100 against the reference; gated@n: % of examples "
+           "where one of n beam candidates passes the gate (what serving shows); pass@k: "
+           "unbiased estimate from n samples."]
     (out / "eval.md").write_text("\n".join(md) + "\n")
     return out / "eval.json", out / "eval.md"

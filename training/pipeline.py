@@ -123,11 +123,13 @@ class Run:
             return modeling.load_base(str(bdir))
         model = modeling.new_base(self.cfg["base"], tok, seed=self.cfg["seed"])
         c = self.cfg["pretrain"]
-        texts = [ex.prompt + ex.completion for ex in self.train_ex]
-        texts += D.extra_texts(self.cfg["data"].get("extra_text"))
         import random
 
-        random.Random(self.cfg["seed"]).shuffle(texts)
+        rng = random.Random(self.cfg["seed"])
+        weights = c.get("task_weights") or self.cfg["lora"]["task_weights"]
+        texts = weighted_texts(self.train_ex, weights, rng)
+        texts += D.extra_texts(self.cfg["data"].get("extra_text"))
+        rng.shuffle(texts)
         packed = PackedLM(tok, texts, int(c["block_size"]), int(c["batch_size"]))
         n_params = sum(p.numel() for p in model.parameters())
         _log(self.progress, f"base: {model.config.model_type}, {n_params:,} parameters, "
@@ -263,7 +265,8 @@ class Run:
                                       n_samples=int(c["n_samples"]), ks=c["k"],
                                       temperature=float(c["temperature"]),
                                       max_new_tokens=int(c["max_new_tokens"]),
-                                      seed=self.cfg["seed"], progress=self.progress)
+                                      seed=self.cfg["seed"], progress=self.progress,
+                                      gated_n=int(c.get("gated_n") or 0))
         if results:
             write_reports(results, self.out / "model",
                           meta={"recipe": self.cfg.get("name"),
@@ -274,6 +277,24 @@ class Run:
         self.mark("eval")
         self.write_card()
         return results
+
+
+def weighted_texts(examples, weights: dict, rng) -> list[str]:
+    """Whole sequences for pre-training, as many as there are examples, drawn so that each
+    task's share follows the task weights (a task's own examples first, then repeats)."""
+    by_task: dict[str, list[str]] = {}
+    for ex in examples:
+        by_task.setdefault(ex.task, []).append(ex.prompt + ex.completion)
+    tasks = [t for t in by_task if float(weights.get(t, 0)) > 0] or list(by_task)
+    total_w = sum(float(weights.get(t, 1)) for t in tasks)
+    n = len(examples)
+    out: list[str] = []
+    for t in tasks:
+        pool = by_task[t][:]
+        rng.shuffle(pool)
+        want = max(1, round(n * float(weights.get(t, 1)) / total_w))
+        out += [pool[i % len(pool)] for i in range(want)]
+    return out
 
 
 def threads_for(setting) -> int:

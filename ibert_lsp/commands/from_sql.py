@@ -41,7 +41,7 @@ def _check_dialect(name: str) -> None:
 
     try:
         Dialect.get_or_raise(name)
-    except Exception:  # sqlglot raises ValueError with a suggestion list
+    except Exception:  # noqa: BLE001 - sqlglot raises ValueError with suggestions
         raise IbertError(f"unknown SQL dialect {name!r} (any sqlglot dialect: duckdb, postgres, "
                          "snowflake, bigquery, mysql, ...)") from None
 

@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--n-samples", type=int, default=1, help="samples per example for pass@k")
     e.add_argument("--k", type=int, action="append", help="k for pass@k (repeatable)")
     e.add_argument("--temperature", type=float, default=0.8)
+    e.add_argument("--gated-n", type=int, default=0,
+                   help="also measure gated@N: one of N beam candidates passes the gate")
+    e.add_argument("--seed", type=int, default=0, help="which examples are drawn")
     e.add_argument("--out", help="write eval.json and eval.md in this directory")
     e.add_argument("--json", action="store_true", help="print the summary as JSON")
     e.set_defaults(func=run_eval)
@@ -169,7 +172,8 @@ def run_eval(args) -> int:
         name = p.stem
         results[name] = evaluate(gen, read_jsonl(p), max_per_task=args.max_per_task,
                                  n_samples=args.n_samples, ks=args.k or [1],
-                                 temperature=args.temperature, progress=not args.json)
+                                 temperature=args.temperature, progress=not args.json,
+                                 gated_n=args.gated_n, seed=args.seed)
     if not results:
         raise IbertError(f"no test data in {args.data} (test.jsonl, test_family.jsonl)")
     if args.out:

@@ -31,7 +31,7 @@ KINDS = [
     types.CodeActionKind.Refactor,
     types.CodeActionKind.Source,
 ]
-_SQL_START = re.compile(r"^\s*(\(\s*)?(select|with)\b", re.I | re.S)
+_SQL_START = re.compile(r"^\s*(\(\s*)?(select|with)\b", re.IGNORECASE | re.DOTALL)
 PREFIX = "ibert: "
 
 
@@ -40,7 +40,7 @@ class ActionFailed(JsonRpcInternalError):
 
 
 def looks_like_sql(text: str) -> bool:
-    return bool(_SQL_START.match(text or "")) and bool(re.search(r"\bfrom\b|\bselect\b\s+\d", text, re.I))
+    return bool(_SQL_START.match(text or "")) and bool(re.search(r"\bfrom\b|\bselect\b\s+\d", text, re.IGNORECASE))
 
 
 def lazy_edits(ls: IbertServer) -> bool:
@@ -267,7 +267,7 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
                     ls.run_model(fixes, doc.source, an.schemas, p, analysis=an, n_model=3,
                                  deadline_s=ls.model_deadline()),
                     ls.model_deadline() * 3 + 1) or []
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 found = []
         for i, fx in enumerate(found):
             last = min(fx.end_line, len(lines) - 1)
@@ -337,7 +337,10 @@ async def _sql_to_ibis_edit(ls: IbertServer, doc, data: dict) -> types.Workspace
         text = _indent_continuation(code, c0, lines[l0])
         edit = types.TextEdit(range=client_range(doc, l0, c0, l1, c1, lines), new_text=text)
         return types.WorkspaceEdit(changes={doc.uri: [edit]})
-    # a .sql file: the Ibis code goes into a comment block after the statement
+    # a .sql file: a new Python file next to it when the client can create files, holding the
+    # table declarations and the checked expression; otherwise a comment block after the SQL
+    if _can_create_files(ls) and doc.path:
+        return _new_python_file(doc, code, schemas, res)
     if data.get("range"):
         l1, c1 = data["range"][2], data["range"][3]
     else:
@@ -348,6 +351,41 @@ async def _sql_to_ibis_edit(ls: IbertServer, doc, data: dict) -> types.Workspace
         "-- " + ln for ln in code.split("\n")) + "\n"
     at = client_range(doc, l1, c1, l1, c1, lines)
     return types.WorkspaceEdit(changes={doc.uri: [types.TextEdit(range=at, new_text=block)]})
+
+
+def _can_create_files(ls: IbertServer) -> bool:
+    try:
+        we = ls.client_capabilities.workspace.workspace_edit
+        return bool(we.document_changes) and types.ResourceOperationKind.Create in (
+            we.resource_operations or [])
+    except AttributeError:
+        return False
+
+
+def _new_python_file(doc, code: str, schemas: dict, res) -> types.WorkspaceEdit:
+    import os
+
+    from pygls.uris import from_fs_path
+
+    base, _ = os.path.splitext(doc.path)
+    path = base + "_ibis.py"
+    n = 2
+    while os.path.exists(path):
+        path, n = f"{base}_ibis{n}.py", n + 1
+    uri = from_fs_path(path)
+    used = [t for t in schemas if re.search(rf"\b{re.escape(t)}\b", code)]
+    decls = "\n".join(f"{t} = ibis.table({schemas[t]!r}, name={t!r})" for t in used)
+    body = (f'"""Ibis translation of {os.path.basename(doc.path)} (verified on DuckDB: '
+            f'{getattr(res, "reason", "")})."""\nimport ibis\nfrom ibis import _\n\n'
+            f"{decls}\n\nexpr = {_indent_continuation(code, 7, '')}\n")
+    return types.WorkspaceEdit(document_changes=[
+        types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True)),
+        types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
+                                                    end=types.Position(line=0, character=0)),
+                                  new_text=body)]),
+    ])
 
 
 def compile_to_sql(ls: IbertServer, doc, code: str, line: int, dialect: str) -> str:
@@ -389,7 +427,7 @@ async def docstring_result(ls: IbertServer, source: str, line: int, style: str, 
             return await asyncio.wait_for(ls.run_model(
                 generate_docstring, source, line, style=style, schemas=schemas,
                 deadline_s=ls.model_deadline()), ls.model_deadline() * 3 + 1)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return await ls.in_gate(generate_docstring, source, line, style=style, schemas=schemas)
 

@@ -47,6 +47,14 @@ def _need(d: dict, key: str) -> Any:
     return d[key]
 
 
+def _pcts(values: list[float]) -> dict:
+    v = sorted(values)
+    if not v:
+        return {}
+    return {"n": len(v), "p50": v[len(v) // 2], "p95": v[min(len(v) - 1, int(len(v) * 0.95))],
+            "max": v[-1]}
+
+
 def register(server: IbertServer) -> None:
     @server.command("ibert.ask")
     async def ask_cmd(ls: IbertServer, *args):
@@ -133,5 +141,7 @@ def register(server: IbertServer) -> None:
             "config_tables": sorted(ls.config_schemas),
             "config_schema_error": ls.config_schema_error,
             "open_documents": len(ls.docs),
-            "stats": {k: v for k, v in ls.stats.items() if k != "init_problems"},
+            "stats": {k: v for k, v in ls.stats.items()
+                      if k not in ("init_problems", "handler_ms")},
+            "handler_ms": {k: _pcts(v) for k, v in ls.stats.get("handler_ms", {}).items()},
         }

@@ -106,7 +106,7 @@ def register(server: IbertServer) -> None:
                     continuations, doc.source, line, character, schemas, env=env, n=3,
                     deadline_s=ls.model_deadline(), multiline=False),
                     ls.model_deadline() * 2 + 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 texts = []
             ctx = context_at(doc.source, line, character)
             seen = {c.insert_text for c in cands}

@@ -31,7 +31,7 @@ async def ask(ls: IbertServer, question: str, schemas: dict):
                 ls.model_deadline() * 3 + 1)
             if res is not None:
                 return res
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return await ls.in_gate(answer, question, schemas)
 

@@ -70,10 +70,9 @@ def _looks_like_ibert(settings: dict) -> bool:
 
 def _warm() -> None:
     import ibis  # noqa: F401
+    import ibis.expr.types as ir
 
     from ibert_lsp.tasks import completion, retrieval
-
-    import ibis.expr.types as ir
 
     completion.class_members(ir.Table)
     completion.module_members("ibis")

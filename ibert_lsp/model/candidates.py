@@ -190,17 +190,20 @@ def _check_docstring(code: str, docstring: str) -> Verdict:
     return Verdict(True, "names match", {"documented": sorted(documented)})
 
 
-def check(task: str, inp: dict, context: dict | None, text: str) -> Verdict:
-    """The gate for one parsed candidate of a task."""
+def check(task: str, inp: dict, context: dict | None, text: str, *,
+          dialect: str | None = None) -> Verdict:
+    """The gate for one parsed candidate of a task (`dialect`: of the SQL, default the
+    input's `dialect` or duckdb)."""
     schemas = schemas_of(context)
+    dialect = inp.get("dialect") or dialect or "duckdb"
     if task == "sql_to_ibis":
         if not schemas:
             return Verdict(False, "no schemas to check against")
-        return _sql_vs_ibis(inp["sql"], text, schemas, inp.get("dialect") or "duckdb")
+        return _sql_vs_ibis(inp["sql"], text, schemas, dialect)
     if task == "ibis_to_sql":
         if not schemas:
             return Verdict(False, "no schemas to check against")
-        return _sql_vs_ibis(text, inp["ibis"], schemas, inp.get("dialect") or "duckdb")
+        return _sql_vs_ibis(text, inp["ibis"], schemas, dialect)
     if task == "code_completion":
         code = inp.get("prefix", "") + text + inp.get("suffix", "")
         return _gate_eval(code, schemas)

@@ -133,7 +133,7 @@ def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None,
 
 # Re-analysing after each keystroke re-evaluates only the statements whose text or inputs
 # changed: results are memoised by (snippet, schemas, identity of the expressions it reads).
-_STMT_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_STMT_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
 _STMT_CACHE_SIZE = 4096
 _STMT_LOCK = threading.Lock()
 
@@ -270,7 +270,7 @@ def _map_pos(stmt: Statement, line: int | None, col: int | None) -> tuple[int, i
     return stmt.line - 1 + line - 1, col
 
 
-_DID_YOU_MEAN = re.compile(r"did you mean", re.I)
+_DID_YOU_MEAN = re.compile(r"did you mean", re.IGNORECASE)
 
 # pandas spellings people carry over, and the Ibis method that does the job
 PANDAS_METHODS = {
@@ -292,8 +292,7 @@ def problem_from_gate(stmt: Statement, err: Any, lines: list[str]) -> Problem:
     if end is None or end < start:
         end = (start[0], start[1] + 1)
     # The gate places errors on snippet positions; clamp to the statement.
-    if start < (stmt.line - 1, stmt.col):
-        start = (stmt.line - 1, stmt.col)
+    start = max(start, (stmt.line - 1, stmt.col))
     if end > (stmt.end_line - 1, stmt.end_col):
         end = (stmt.end_line - 1, stmt.end_col)
         if end <= start:
@@ -376,9 +375,7 @@ def statements(tree: ast.Module) -> list[ast.stmt]:
             elif isinstance(st, (ast.If, ast.With, ast.For, ast.While)):
                 walk(st.body)
                 walk(getattr(st, "orelse", []))
-            elif isinstance(st, ast.Try):
-                walk(st.body)
-            elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            elif isinstance(st, ast.Try) or isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 walk(st.body)
 
     walk(tree.body)
@@ -401,7 +398,6 @@ def analyze(
     analysis = Analysis(code, dict(schemas), tree, {}, [], [], blanked)
     if tree is None:
         return analysis
-    import ibis
 
     env = dict(env or {})
     history = analysis._history

@@ -17,7 +17,6 @@ import keyword
 import re
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -414,9 +413,9 @@ def _filter(cands: list[Candidate], prefix: str) -> list[Candidate]:
 
 
 def _document_names(code: str) -> set[str]:
-    return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", code, re.M)) | set(
-        re.findall(r"^\s*def\s+([A-Za-z_]\w*)", code, re.M)
-    ) | set(re.findall(r"^\s*(?:from\s+\S+\s+)?import\s+([A-Za-z_]\w*)", code, re.M))
+    return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", code, re.MULTILINE)) | set(
+        re.findall(r"^\s*def\s+([A-Za-z_]\w*)", code, re.MULTILINE)
+    ) | set(re.findall(r"^\s*(?:from\s+\S+\s+)?import\s+([A-Za-z_]\w*)", code, re.MULTILINE))
 
 
 def jedi_candidates(code: str, line: int, character: int, path: str | None = None,

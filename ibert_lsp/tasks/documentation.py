@@ -157,12 +157,12 @@ def documented_names(doc: str, style: str) -> list[str]:
     """Parameter names a Google/NumPy docstring documents (what the check compares)."""
     names = []
     if style == "numpy":
-        m = re.search(r"Parameters\n-+\n(.*?)(?:\n\n|\Z)", doc, re.S)
+        m = re.search(r"Parameters\n-+\n(.*?)(?:\n\n|\Z)", doc, re.DOTALL)
         if m:
             names = [ln.split(":")[0].strip() for ln in m.group(1).split("\n")
                      if ln and not ln.startswith(" ")]
     else:
-        m = re.search(r"Args:\n(.*?)(?:\n\n|\Z)", doc, re.S)
+        m = re.search(r"Args:\n(.*?)(?:\n\n|\Z)", doc, re.DOTALL)
         if m:
             names = [re.split(r"[ :(]", ln.strip())[0] for ln in m.group(1).split("\n")
                      if re.match(r"^ {4}\S", ln)]
@@ -269,5 +269,13 @@ def function_lines(code: str) -> list[tuple[int, str]]:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
-__all__ = ["DocResult", "DocError", "generate_docstring", "skeleton", "find_function",
-           "function_lines", "documented_names", "textwrap"]
+__all__ = [
+    "DocError",
+    "DocResult",
+    "documented_names",
+    "find_function",
+    "function_lines",
+    "generate_docstring",
+    "skeleton",
+    "textwrap",
+]

@@ -158,7 +158,7 @@ _NUM = re.compile(r"^-?\d+(\.\d+)?$")
 
 def _literal_fixes(code: str, p: Problem) -> list[tuple[str, str]]:
     """Change the type of literals compared with a column of another type."""
-    a, b, text = p.stmt_line, p.stmt_end_line, None
+    a, b = p.stmt_line, p.stmt_end_line
     lines = code.split("\n")
     block = "\n".join(lines[a: b + 1])
     ded = textwrap.dedent(block)
@@ -196,8 +196,10 @@ def _literal_fixes(code: str, p: Problem) -> list[tuple[str, str]]:
             ded_lines = ded.split("\n")
             ln = c.lineno - 1
             row = ded_lines[ln]
-            ded_lines[ln] = row[: c.col_offset] + new_lit + row[c.end_col_offset:] if (
-                c.lineno == c.end_lineno) else row
+            if c.lineno == c.end_lineno:  # ast columns are UTF-8 byte offsets
+                raw = row.encode()
+                ded_lines[ln] = (raw[: c.col_offset].decode(errors="replace") + new_lit
+                                 + raw[c.end_col_offset:].decode(errors="replace"))
             new_block = textwrap.indent("\n".join(ded_lines), " " * indent) if indent else (
                 "\n".join(ded_lines))
             out.append((title, "\n".join(lines[:a] + new_block.split("\n") + lines[b + 1:])))
@@ -301,4 +303,4 @@ def model_fixes(code: str, schemas: Schemas, problem: Problem, generator: Any, *
     return out
 
 
-__all__ = ["Fix", "Problem", "diagnose", "fixes", "model_fixes", "PANDAS_METHODS"]
+__all__ = ["PANDAS_METHODS", "Fix", "Problem", "diagnose", "fixes", "model_fixes"]

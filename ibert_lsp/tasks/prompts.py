@@ -21,6 +21,8 @@ The translation tasks mask literals (`ibert_lsp.tasks.literals`): prompt and tar
 
 from __future__ import annotations
 
+import re
+
 from ibert_lsp.tasks import literals as lit
 
 PROMPT_FORMAT_VERSION = 1
@@ -93,15 +95,30 @@ def _check_task(task: str) -> None:
         raise PromptError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
 
 
-def schema_line(context: dict | None) -> str:
-    """`tables: t(a int64, b string); u(...)` — compact, deterministic (insertion order)."""
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def schema_line(context: dict | None, text: str | None = None, *,
+                mentioned_columns: bool = False) -> str:
+    """`tables: t(a int64, b string); u(...)` — compact, deterministic (insertion order).
+
+    With `text`, only the tables that text names are listed (all of them if it names none);
+    with `mentioned_columns`, only the columns it names too (the translation tasks: the
+    source already spells every column it uses, the types are what it lacks)."""
     tables = (context or {}).get("tables") or {}
-    parts = []
+    words = set(_WORD.findall(text)) if text is not None else None
+    items = []
     for name, cols in tables.items():
         if isinstance(cols, dict) and isinstance(cols.get("schema"), dict):
             cols = cols["schema"]
-        if not isinstance(cols, dict):
-            continue
+        if isinstance(cols, dict):
+            items.append((name, cols))
+    if words is not None and any(name in words for name, _ in items):
+        items = [(n, c) for n, c in items if n in words]
+    parts = []
+    for name, cols in items:
+        if mentioned_columns and words is not None:
+            cols = {c: t for c, t in cols.items() if c in words}
         parts.append(f"{name}(" + ", ".join(f"{c} {t}" for c, t in cols.items()) + ")")
     text = "; ".join(parts)
     if len(text) > MAX_SCHEMA_CHARS:
@@ -139,24 +156,30 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     tok = TASK_TOKENS[task]
     if context is None and isinstance(inp.get("tables"), dict):
         context = {"tables": inp["tables"]}  # callers may pass the tables inside the input
-    tables = schema_line(context)
     if task == "code_completion":
         prefix = _tail(_field(inp, "prefix", task))
         suffix = _head(_field(inp, "suffix", task, ""))
+        tables = schema_line(context, prefix + suffix)
         return f"{tok}{tables}{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
     if task == "sql_to_ibis":
-        sql, _ = lit.mask_source(_field(inp, "sql", task), "sql")
+        raw = _field(inp, "sql", task)
+        sql, _ = lit.mask_source(raw, "sql")
+        tables = schema_line(context, raw, mentioned_columns=True)
         return f"{tok}\n{tables}sql: {_head(sql).strip()}\nibis:\n"
     if task == "ibis_to_sql":
-        code, _ = lit.mask_source(_field(inp, "ibis", task), "python")
+        raw = _field(inp, "ibis", task)
+        code, _ = lit.mask_source(raw, "python")
+        tables = schema_line(context, raw, mentioned_columns=True)
         dialect = inp.get("dialect") or "duckdb"
         return f"{tok}\n{tables}dialect: {dialect}\nibis:\n{_head(code).strip()}\nsql:\n"
     if task == "error_resolution":
         code = _tail(_field(inp, "code", task)).strip("\n")
         error = _head(_field(inp, "error", task, ""), 400).strip()
+        tables = schema_line(context, code)
         return f"{tok}\n{tables}code:\n{code}\nerror: {error}\nfixed:\n"
     if task == "qa":
         question = _head(_field(inp, "question", task)).strip()
+        tables = schema_line(context, question) if context else ""
         return f"{tok}\n{tables}question: {question}\nanswer:\n"
     # documentation
     code = _head(_field(inp, "code", task)).strip("\n")

@@ -23,7 +23,7 @@ DEMO_SCHEMAS: Schemas = {
 }
 
 _QUESTION = re.compile(
-    r"(\?\s*$)|^\s*(how|what|why|which|when|where|can|does|do|is|are|should|explain)\b", re.I
+    r"(\?\s*$)|^\s*(how|what|why|which|when|where|can|does|do|is|are|should|explain)\b", re.IGNORECASE
 )
 
 
@@ -145,7 +145,7 @@ def example_for(name: str, owner: str, schemas: Schemas, question: str = "") -> 
 
 
 def code_blocks(text: str) -> list[str]:
-    blocks = re.findall(r"```(?:python|py)?\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```(?:python|py)?\n(.*?)```", text, re.DOTALL)
     if blocks:
         return [b.strip("\n") for b in blocks]
     # bare code: lines that parse and mention an Ibis call

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 _STOP = set(
-    "a an the of to in on for and or is are be by with as at it this that from how do i "
-    "can what which when where why does my me we you your into use using get should".split()
+    ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "be", "by", "with", "as", "at", "it", "this", "that", "from", "how", "do", "i", "can", "what", "which", "when", "where", "why", "does", "my", "me", "we", "you", "your", "into", "use", "using", "get", "should"]
 )
 # Words people write that the docstrings spell differently.
 _SYNONYMS = {

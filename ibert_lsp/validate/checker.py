@@ -94,6 +94,8 @@ class _Checker:
         elif isinstance(node, ast.AugAssign):
             if not isinstance(node.target, ast.Name):
                 raise forbidden(node.target, "assigning to anything but a plain name")
+            if node.target.id in _RESERVED or node.target.id.startswith("_"):
+                raise forbidden(node.target, f"assigning to {node.target.id!r}")
             self.load_name(node.target, frozenset())
             self.expr(node.value, frozenset())
         elif isinstance(node, (ast.Import, ast.ImportFrom)):

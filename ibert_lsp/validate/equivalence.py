@@ -151,9 +151,13 @@ def _compare_runs(left: Any, right: Any, schemas: Schemas, literals: list[Any], 
 
 def _compare(rows_a: list[tuple], rows_b: list[tuple], order: Order, names: list[str],
              hidden: list[tuple] | None, checks: dict[str, Any]) -> str | None:
-    """Pick how order is judged: output key columns, hidden keys, or the full sequence."""
+    """Pick how order is judged: the ORDER BY expressions themselves (hidden columns), output
+    key columns (set operations, DISTINCT), or the full sequence."""
     if not order.ordered:
         return compare_rows(rows_a, rows_b)
+    if hidden is not None:
+        checks["order_by"] = "hidden sort keys"
+        return compare_rows(rows_a, rows_b, ordered=True, keys_a=hidden, limited=order.limited)
     idx = key_idx(order.keys, names)
     if idx is not None:
         checks["order_by"] = "output columns"
@@ -161,9 +165,6 @@ def _compare(rows_a: list[tuple], rows_b: list[tuple], order: Order, names: list
                             keys_a=[tuple(r[k] for k in idx) for r in rows_a],
                             keys_b=[tuple(r[k] for k in idx) for r in rows_b],
                             limited=order.limited)
-    if hidden is not None:
-        checks["order_by"] = "hidden sort keys"
-        return compare_rows(rows_a, rows_b, ordered=True, keys_a=hidden, limited=order.limited)
     checks["order_by"] = "full rows (ties not tolerated)"
     return compare_rows(rows_a, rows_b, ordered=True)
 

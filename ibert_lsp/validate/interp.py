@@ -150,9 +150,11 @@ class Interpreter:
             if allowed is None or name not in allowed:
                 raise GateError("forbidden", f"{obj.__name__}.{name} is not allowed in checked "
                                 "Ibis code").locate(node)
-        elif type(obj) in policy.PY_METHODS and name not in policy.PY_METHODS[type(obj)]:
-            raise GateError("forbidden", f"'{type(obj).__name__}.{name}' is not allowed"
-                            ).locate(node)
+        else:
+            allowed_py = _py_methods(type(obj))
+            if allowed_py is not None and name not in allowed_py:
+                raise GateError("forbidden", f"'{type(obj).__name__}.{name}' is not allowed"
+                                ).locate(node)
         try:
             value = getattr(obj, name)
         except AttributeError:
@@ -172,7 +174,7 @@ class Interpreter:
             raise GateError("forbidden", f"calling the class {func.__name__!r}").locate(node)
         if isinstance(func, (types.BuiltinFunctionType, types.BuiltinMethodType)):
             owner = getattr(func, "__self__", None)
-            if func not in policy.SAFE_BUILTINS.values() and type(owner) not in policy.PY_METHODS:
+            if func not in policy.SAFE_BUILTINS.values() and _py_methods(type(owner)) is None:
                 raise GateError("forbidden", f"calling the builtin {func.__name__!r}").locate(node)
         args: list[Any] = []
         for arg in node.args:
@@ -443,6 +445,14 @@ def weight(value: Any, budget: int = policy.MAX_WEIGHT) -> int:
         elif isinstance(v, (str, bytes)):
             total += len(v) // 100
     return total
+
+
+def _py_methods(cls: type) -> frozenset[str] | None:
+    """Allowed methods for plain Python values, subclasses included (ibis' SQLString is a str)."""
+    for base in cls.__mro__:
+        if base in policy.PY_METHODS:
+            return policy.PY_METHODS[base]
+    return None
 
 
 def _is_expr(value: Any) -> bool:

@@ -50,7 +50,11 @@ def _allowed_modules() -> dict[int, frozenset[str]]:
 
 def run(source: str, schemas: Schemas, *, tables: dict | None = None) -> tuple[Any, dict]:
     """Value of the snippet (last expression statement or last assignment) and its names."""
-    env = _env(schemas, tables)
+    try:
+        env = _env(schemas, tables)
+    except Exception as exc:  # noqa: BLE001 - a schema Ibis rejects (unknown type, bad name)
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GateError("type", f"the table schemas are not valid for Ibis: {msg}") from None
     tree = check_source(source, set(env))
     interp = Interpreter(env, allowed_modules=_allowed_modules())
     found, value = False, None

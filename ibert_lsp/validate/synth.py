@@ -146,21 +146,25 @@ class Shape:
     key_lo: int = 1
     key_hi: int = KEY_POOL
     key_null_rate: float = NULL_RATE / 2
+    null_rate: float = NULL_RATE
     n_words: int = len(WORDS)
     suffix_rate: float = 0.3
     int_lo: int = -5
     int_hi: int = 120
     days: int = 1200  # dates and timestamps fall within this many days of 2021-01-01
+    duplicate_rate: float = DUPLICATE_RATE
+    unique_first_key: bool = False  # the table's first key column acts as a primary key
 
 
-def shape_for(seed: int, table: str) -> Shape:
+def shape_for(seed: int, position: int) -> Shape:
+    """The shape of the `position`-th table (in schema order) for `seed`."""
     variant = seed % 3
     if variant == 0:  # narrow: few distinct values, keys overlap fully
         return Shape(n_words=3, suffix_rate=0.0, int_lo=0, int_hi=10, days=6)
-    if variant == 1:  # per-table key ranges that overlap only in part, no NULL keys
-        r = _rng(seed, table, "\x00shape")
-        lo = 1 + r.randint(0, 4)
-        return Shape(key_lo=lo, key_hi=lo + r.randint(3, 9), key_null_rate=0.0)
+    if variant == 1:  # shifted key ranges: any two tables share some keys, not all; no NULLs
+        lo = 1 + 3 * (position % 3)    # (so outer-join NULLs are not hidden among data NULLs)
+        return Shape(key_lo=lo, key_hi=lo + KEY_POOL - 1, key_null_rate=0.0, null_rate=0.0,
+                     duplicate_rate=0.0, unique_first_key=True)
     return Shape(key_hi=3 * KEY_POOL, suffix_rate=0.6, int_lo=-50, int_hi=1000)  # wide
 
 
@@ -200,7 +204,7 @@ class _Column:
 
     def draw(self) -> Any:
         r = self.rng
-        if r.random() < (self.shape.key_null_rate if self.key else NULL_RATE):
+        if r.random() < (self.shape.key_null_rate if self.key else self.shape.null_rate):
             return None
         if self.pool and r.random() < LITERAL_RATE:
             return self._fit(r.choice(self.pool))
@@ -293,19 +297,39 @@ def synth_rows(schemas: Schemas, literals: list[Any], seed: int, n_rows: int = 4
     # strings naming columns (`select('id')`) are not values the query compares against
     literals = [v for v in literals if not (isinstance(v, str) and v.lower() in counts)]
     out: dict[str, dict[str, list[Any]]] = {}
-    for table, cols in schemas.items():
-        shape = shape_for(seed, table)
+    for position, (table, cols) in enumerate(schemas.items()):
+        shape = shape_for(seed, position)
         gens = {c: _Column(t, is_key_column(c, shared), literals, _rng(seed, table, c), shape)
                 for c, t in cols.items()}
         row_rng = _rng(seed, table, "\x00rows")
         rows: list[dict[str, Any]] = []
         for _ in range(n_rows):
-            if rows and row_rng.random() < DUPLICATE_RATE:
+            if rows and row_rng.random() < shape.duplicate_rate:
                 rows.append(dict(row_rng.choice(rows)))
             else:
                 rows.append({c: g.draw() for c, g in gens.items()})
         out[table] = {c: [row[c] for row in rows] for c in cols}
+        if shape.unique_first_key:
+            _make_primary_key(out[table], cols, shared, shape, row_rng)
     return out
+
+
+def _make_primary_key(data: dict[str, list[Any]], cols: dict[str, str], shared: set[str],
+                      shape: Shape, rng: random.Random) -> None:
+    """Distinct values in the first integer/string key column: dimension tables look like
+    dimension tables, so IN / NOT IN / anti joins select different rows per key."""
+    for c, t in cols.items():
+        low_t = t.lstrip("!").lower()
+        if not is_key_column(c, shared) or not low_t.startswith(("int", "uint", "string")):
+            continue
+        n = len(data[c])
+        values = list(range(shape.key_lo, shape.key_lo + n))
+        rng.shuffle(values)
+        lo, hi = _int_range(low_t) if low_t != "string" else (0, 2**63)
+        if shape.key_lo + n - 1 > hi:
+            return
+        data[c] = [f"k{v}" for v in values] if low_t == "string" else values
+        return
 
 
 @lru_cache(maxsize=512)

@@ -28,32 +28,59 @@ class Result:
         return asdict(self)
 
 
-def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s: float):
+STRONG_SEEDS = (3, 4)
+STRONG_ROWS = 200
+
+
+def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s: float,
+          strengthen: bool = True):
+    """The gate; a proof made only of empty results is retried once on more rows, and a
+    difference found there rejects the program."""
     from ibert_lsp.validate.equivalence import check_sql_vs_ibis
 
-    return check_sql_vs_ibis(sql, code, schemas, dialect="duckdb", seeds=seeds, timeout_s=timeout_s)
+    verdict = check_sql_vs_ibis(sql, code, schemas, dialect="duckdb", seeds=seeds, timeout_s=timeout_s)
+    if not (strengthen and verdict.ok and not verdict.checks.get("nonempty")):
+        return verdict
+    more = check_sql_vs_ibis(sql, code, schemas, dialect="duckdb", seeds=STRONG_SEEDS,
+                             n_rows=STRONG_ROWS, timeout_s=timeout_s)
+    if not more.ok:
+        more.reason = f"on {STRONG_ROWS} rows: {more.reason}"
+        return more
+    verdict.checks["larger"] = {"n_rows": STRONG_ROWS, "seeds": more.checks.get("seeds"),
+                                "nonempty": bool(more.checks.get("nonempty"))}
+    if more.checks.get("nonempty"):
+        verdict.checks["nonempty"] = True
+        verdict.reason = f"{verdict.reason.split(' (weak')[0]} and on {STRONG_ROWS} rows"
+    return verdict
 
 
-def _generator_fallback(generator: Any) -> Fallback | None:
-    """Wrap a model Generator as a fallback, through the shared prompt format when present."""
+def _generator_fallback(generator: Any, n: int = 4) -> Fallback | None:
+    """Wrap a model Generator as a fallback through the shared prompt format (tasks/prompts.py)."""
     try:
         from ibert_lsp.tasks import prompts  # owned by the model engineer
     except ImportError:
         return None
 
     def ask(sql: str, schemas: dict) -> list[str]:
-        inp = {"sql": sql, "tables": {t: {"schema": c} for t, c in schemas.items()}}
-        prompt = prompts.build_prompt("sql_to_ibis", inp)
-        stop = getattr(prompts, "STOP", {}).get("sql_to_ibis", ())
-        outs = generator.generate(prompt, n=4, max_new_tokens=256, stop=stop)
-        return [prompts.parse_output("sql_to_ibis", o) for o in outs]
+        inp = {"sql": sql}
+        context = {"tables": {t: {"schema": c} for t, c in schemas.items()}}
+        prompt = prompts.build_prompt("sql_to_ibis", inp, context)
+        outs = generator.generate(prompt, n=n, max_new_tokens=256, stop=prompts.STOP["sql_to_ibis"])
+        codes = []
+        for out in outs:
+            try:
+                codes.append(prompts.parse_output("sql_to_ibis", out, inp))
+            except Exception:  # noqa: BLE001 - e.g. an invented literal placeholder: drop it
+                continue
+        return codes
 
     return ask
 
 
 def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool = True,
               generator: Any = None, fallback: Fallback | None = None,
-              seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0) -> Result:
+              seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0,
+              strengthen: bool = True) -> Result:
     """SQL -> Ibis. With verify (the default) `ibis` is set only for a gate-proven translation."""
     from ibert_lsp.schema.types import normalize_schemas
 
@@ -64,38 +91,43 @@ def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool 
         cand, why = None, exc.reason
     except RecursionError:
         cand, why = None, "query too deeply nested"
-    except Exception as exc:  # a translator bug must abstain, not crash the caller
+    except Exception as exc:  # noqa: BLE001 - a translator bug must abstain, not crash
         cand, why = None, f"translator error: {type(exc).__name__}: {str(exc)[:200]}"
     if cand is not None and not verify:
         return Result(cand.code, False, "not verified (verify=False)", {}, cand.features,
                       candidate=cand.code)
     if cand is not None:
-        verdict = _gate(cand.duckdb_sql, cand.code, schemas, seeds, timeout_s)
+        verdict = _gate(cand.duckdb_sql, cand.code, schemas, seeds, timeout_s, strengthen)
         if verdict.ok:
             return Result(cand.code, True, verdict.reason, verdict.checks, cand.features,
                           candidate=cand.code)
         why = f"translation failed verification: {verdict.reason}"
     fb = fallback or (_generator_fallback(generator) if generator is not None else None)
     if fb is not None:
-        return _try_fallback(fb, sql, schemas, dialect, seeds, timeout_s, why, cand)
+        return _try_fallback(fb, sql, schemas, dialect, seeds, timeout_s, why, cand, strengthen)
     return Result(None, False, why, {}, cand.features if cand else [],
                   candidate=cand.code if cand else None)
 
 
 def _try_fallback(fb: Fallback, sql: str, schemas: dict, dialect: str, seeds, timeout_s,
-                  why: str, cand) -> Result:
+                  why: str, cand, strengthen: bool) -> Result:
     """Model candidates go through exactly the same gate; the first proven one wins."""
     from ibert_lsp.validate.equivalence import transpile
 
-    duck_sql = cand.duckdb_sql if cand else transpile(sql, dialect)
+    from ibert_lsp.validate.errors import GateError
+
+    try:
+        duck_sql = cand.duckdb_sql if cand else transpile(sql, dialect)
+    except GateError as exc:
+        return Result(None, False, f"{why}; {exc.message}", {})
     try:
         candidates = fb(sql, schemas)
-    except Exception as exc:  # a broken model must not break translation
+    except Exception as exc:  # noqa: BLE001 - a broken model must not break translation
         return Result(None, False, f"{why}; fallback failed: {exc}", {})
     for code in candidates:
         if not code or not code.strip():
             continue
-        verdict = _gate(duck_sql, code, schemas, seeds, timeout_s)
+        verdict = _gate(duck_sql, code, schemas, seeds, timeout_s, strengthen)
         if verdict.ok:
             return Result(code, True, verdict.reason, verdict.checks, [], source="fallback",
                           candidate=code)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
-import ibis
 from sqlglot import exp
 
 from .code import ATOM, V, as_expr, binop, func, invert, lit, method, negate, pystr
@@ -50,7 +49,7 @@ def translate(node: exp.Expression, scope: Scope) -> V:
         return handler(node, scope)
     except Unsupported:
         raise
-    except Exception as exc:  # Ibis rejected what we built: abstain with its reason
+    except Exception as exc:  # noqa: BLE001 - Ibis rejected what we built: abstain, say why
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise Unsupported(f"{node.sql(dialect='duckdb')[:80]}: {msg}") from None
 
@@ -318,7 +317,7 @@ def ibis_type(node: exp.DataType) -> str:
 
     try:
         return str(DuckDBType.to_ibis(node))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unmappable type
         raise Unsupported(f"type {node.sql('duckdb')} is not supported") from None
 
 
@@ -377,7 +376,7 @@ def str_arg(node: exp.Expression | None, what: str) -> str:
     raise Unsupported(f"{what} must be a constant")
 
 
-__all__ = ["HANDLERS", "handles", "translate", "expr_v", "pystr"]
+__all__ = ["HANDLERS", "expr_v", "handles", "pystr", "translate"]
 
 # Register the other construct families.
-from . import aggregates, functions, subqueries, windows  # noqa: E402,F401
+from . import aggregates, functions, subqueries, windows  # noqa: F401

@@ -224,4 +224,4 @@ def _collapsed(alias, real, equalities, index, located) -> str | None:
     return None
 
 
-__all__ = ["from_clause", "conjuncts", "V"]
+__all__ = ["V", "conjuncts", "from_clause"]

@@ -293,9 +293,11 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
         metrics.append((n, as_expr(translate(e, scope))))
         metric_of[key(e)] = n
         used.add(n)
-    having_pre = having is not None and bool(keys) and only_inside_aggregates(having.this) \
+    rolled_up = n_rolled > 0
+    having_pre = having is not None and bool(keys) and not rolled_up and only_inside_aggregates(having.this) \
         and not correlated(having.this) and not having.this.find(exp.Grouping)
-    extra = [e for _, e in sel] + ([having.this] if having is not None and not having_pre else [])
+    extra = [e for _, e in sel if key(e) not in metric_of]
+    extra += [having.this] if having is not None and not having_pre else []
     extra += [o.this for o in order.expressions] if order is not None else []
     for e in extra:
         for a in find_aggregates(e):
@@ -317,8 +319,9 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
     if len(levels) > 1 and not rel.named:
         rel = ctx.assign("rows", rel)
     text, value = None, None
-    for level in levels:
-        t, v = _aggregate(rel, level, metrics, pred)
+    for i, level in enumerate(levels):
+        grand_total = n_rolled > 0 and i == len(levels) - 1 and len(keys) == n_rolled
+        t, v = _grand_total(rel, level, metrics) if grand_total else _aggregate(rel, level, metrics, pred)
         text, value = (t, v) if text is None else (f"{text}.union({t})", value.union(v))
     agg = Rel(text, value, {}, named=False)
     post = Scope(ctx, agg, outer=outer, taken=scope.taken)
@@ -333,6 +336,13 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
         agg = where_clause(agg, conjuncts(having.this), post, "grouped")
         post.rel = agg
     return agg, post
+
+
+def _grand_total(rel: Rel, consts: list[Key], metrics: list[tuple[str, V]]):
+    """ROLLUP's `()` level: one row even over no input rows, so an ungrouped `agg`."""
+    cols = [(k.name, k.v) for k in consts] + list(metrics)
+    value = rel.value.aggregate(**{n: v.value for n, v in cols})
+    return f"{rel.text}.agg({call_text((), dict(cols))})", value
 
 
 def _aggregate(rel: Rel, keys: list[Key], metrics: list[tuple[str, V]], having: V | None):

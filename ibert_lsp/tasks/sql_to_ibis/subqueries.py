@@ -142,4 +142,4 @@ def scalar_subquery(node: exp.Subquery, scope: Scope) -> V:
     return method(col, "as_scalar")
 
 
-__all__ = ["in_subquery", "exists", "invert"]
+__all__ = ["exists", "in_subquery", "invert"]
