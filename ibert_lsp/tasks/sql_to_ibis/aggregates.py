@@ -52,7 +52,8 @@ def _distinct_arg(node: exp.Expression) -> tuple[exp.Expression, bool]:
 def count(node: exp.Count, scope: Scope, kw: dict) -> V:
     scope.ctx.feature("aggregate")
     arg, distinct = _distinct_arg(node)
-    if isinstance(arg, exp.Star) or arg is None:
+    if isinstance(arg, exp.Star) or arg is None or (
+            isinstance(arg, (exp.Literal, exp.Boolean)) and not distinct):  # COUNT(1) = COUNT(*)
         return method(table_ref(scope), "count", **kw)
     if distinct:
         scope.ctx.feature("count_distinct")
