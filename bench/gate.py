@@ -1,6 +1,10 @@
 """Gate overhead: safe evaluation + compile vs plain Ibis + to_sql, and the equivalence check.
+With --mutations N: the gate's sensitivity, i.e. how many subtly wrong Ibis programs (one
+mutation of a correct datagen pair: > to >=, sum to mean, dropped distinct, inner to left
+join, ...) it flags, over N template pairs.
 
-Run: .venv/bin/python bench/gate.py [--reps 200]   (prints a table, writes bench/results/gate.json)
+Run: .venv/bin/python bench/gate.py [--reps 200] [--mutations 400]
+(prints tables, writes bench/results/gate.json)
 """
 
 from __future__ import annotations
@@ -45,6 +49,50 @@ PAIRS = {
 }
 
 
+MUTATIONS = [
+    ("gt_ge", r" > ", " >= "), ("ge_gt", r" >= ", " > "), ("lt_le", r" < ", " <= "),
+    ("eq_ne", r" == ", " != "), ("sum_mean", r"\.sum\(\)", ".mean()"),
+    ("mean_sum", r"\.mean\(\)", ".sum()"), ("drop_distinct", r"\.distinct\(\)", ""),
+    ("desc_asc", r"ibis\.desc\(", "ibis.asc("), ("count_nunique", r"\.nunique\(\)", ".count()"),
+    ("max_min", r"\.max\(\)", ".min()"), ("and_or", r" & ", " | "),
+    ("inner_left", r"\.join\(", ".left_join("),
+    ("limit_plus", r"\.limit\((\d+)\)", lambda m: f".limit({int(m.group(1)) + 1})"),
+]
+
+
+def mutation_sweep(n: int) -> dict:
+    """Mutate correct datagen pairs once each; count how many the gate rejects."""
+    import random
+    import re
+    import sys
+
+    here = Path(__file__).resolve().parent  # bench/datagen.py would shadow the package
+    sys.path[:] = [str(here.parent)] + [p for p in sys.path if Path(p or ".").resolve() != here]
+    from datagen.templates import expand, load_domains, load_templates
+    from ibert_lsp.validate.equivalence import check_sql_vs_ibis
+
+    rng = random.Random(0)
+    cands = expand(load_templates(), load_domains(), per_domain=1, seed=0)
+    rng.shuffle(cands)
+    per: dict[str, dict[str, int]] = {}
+    originals_ok = 0
+    for c in cands[:n]:
+        originals_ok += check_sql_vs_ibis(c.sql, c.ibis, c.schemas).ok
+        usable = [m for m in MUTATIONS if re.search(m[1], c.ibis)]
+        if not usable:
+            continue
+        name, pattern, repl = rng.choice(usable)
+        v = check_sql_vs_ibis(c.sql, re.sub(pattern, repl, c.ibis, count=1), c.schemas)
+        row = per.setdefault(name, {"applied": 0, "caught": 0, "caught_as_mismatch": 0})
+        row["applied"] += 1
+        row["caught"] += not v.ok
+        row["caught_as_mismatch"] += v.checks.get("kind") == "mismatch"
+    applied = sum(r["applied"] for r in per.values())
+    caught = sum(r["caught"] for r in per.values())
+    return {"pairs": min(n, len(cands)), "originals_ok": originals_ok, "applied": applied,
+            "caught": caught, "rate": round(caught / max(applied, 1), 4), "per_mutation": per}
+
+
 def stats(samples: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in samples)
     return {"median_ms": round(statistics.median(ms), 3),
@@ -53,19 +101,31 @@ def stats(samples: list[float]) -> dict[str, float]:
 
 
 def timed(fn, reps: int) -> list[float]:
-    fn()  # warm
-    out = []
+    return timed_pair(fn, None, reps)[0]
+
+
+def timed_pair(fa, fb, reps: int) -> tuple[list[float], list[float]]:
+    """Interleaved timings (a, b, a, b, ...) so load drift on a shared machine hits both."""
+    fa()
+    if fb is not None:
+        fb()
+    out_a: list[float] = []
+    out_b: list[float] = []
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+        for fn, out in ((fa, out_a), (fb, out_b)):
+            if fn is None:
+                continue
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return out_a, out_b
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--eq-reps", type=int, default=20)
+    ap.add_argument("--mutations", type=int, default=0, help="pairs for the sensitivity sweep")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gate.json"))
     args = ap.parse_args()
 
@@ -93,7 +153,8 @@ def main() -> None:
             return ibis.to_sql(eval(last, env))
 
         assert gate() == base(), name
-        g, b = stats(timed(gate, args.reps)), stats(timed(base, args.reps))
+        tg, tb = timed_pair(gate, base, args.reps)
+        g, b = stats(tg), stats(tb)
         ratio = round(g["median_ms"] / b["median_ms"], 3)
         results["expressions"][name] = {"gate": g, "baseline": b, "ratio": ratio}
         print(f"{name:<14} {g['median_ms']:>9.2f} {g['p95_ms']:>9.2f} {b['median_ms']:>9.2f} "
@@ -113,6 +174,14 @@ def main() -> None:
         results["equivalence"][name] = {**s, "per_seed_ms": per_seed, "ok": ok}
         print(f"{name:<14} {s['median_ms']:>10.2f} {s['p95_ms']:>10.2f} {s['min_ms']:>10.2f} "
               f"{per_seed:>9.2f} {ok!s:>4}")
+
+    if args.mutations:
+        sweep = mutation_sweep(args.mutations)
+        results["mutations"] = sweep
+        print(f"\nmutation sweep: {sweep['caught']}/{sweep['applied']} wrong programs caught "
+              f"({sweep['rate']:.1%}); originals verified {sweep['originals_ok']}/{sweep['pairs']}")
+        for name, row in sorted(sweep["per_mutation"].items()):
+            print(f"  {name:<14} {row['caught']:>3}/{row['applied']:<3}")
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -167,7 +167,9 @@ def _literal_params(pair: dict) -> list[tuple[str, Any, str, str]]:
         if isinstance(val, float) and val.is_integer() and not re.search(r"\.", str(info.get("py"))):
             val = int(val)
         name = f"{column}_{_ROLE_SUFFIX.get(col.get('role'), 'value')}"
-        if name in used or name in pair["schemas"]:
+        if name in used:
+            name = f"other_{name}"
+        if name in used or name in pair["schemas"] or any(v == val for _, v, _, _ in out):
             continue
         used.add(name)
         out.append((name, val, repr(val), f"Value compared with ``{column}``"))

@@ -14,10 +14,12 @@ The checks themselves:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 PAIR_SEEDS = (0, 1)
@@ -47,19 +49,35 @@ def check_pair(sql: str, ibis_code: str, schemas: dict, dialect: str = "duckdb",
     return bool(v.ok), v.reason
 
 
-def evaluate(code: str, schemas: dict) -> Any:
+# One evaluation per (code, schemas) per process: generating a record and checking it ask the
+# gate the same question several times (the gate is deterministic for a given input).
+@lru_cache(maxsize=4096)
+def _evaluated(code: str, schemas_key: str) -> tuple[Any, Any]:
+    from ibert_lsp.validate.errors import GateError
     from ibert_lsp.validate.safe_eval import evaluate as _evaluate
 
-    return _evaluate(code, schemas)
+    try:
+        return _evaluate(code, json.loads(schemas_key)), None
+    except GateError as exc:
+        return None, exc
+
+
+def _key(schemas: dict) -> str:
+    return json.dumps(schemas, sort_keys=True)
+
+
+def evaluate(code: str, schemas: dict) -> Any:
+    """The gate's safe evaluation (raises GateError)."""
+    expr, err = _evaluated(code, _key(schemas))
+    if err is not None:
+        raise err
+    return expr
 
 
 def check_code(code: str, schemas: dict) -> tuple[bool, str]:
-    from ibert_lsp.validate.errors import GateError
-
-    try:
-        expr = evaluate(code, schemas)
-    except GateError as exc:
-        return False, f"{exc.kind}: {exc.message}"
+    expr, err = _evaluated(code, _key(schemas))
+    if err is not None:
+        return False, f"{err.kind}: {err.message}"
     import ibis.expr.types as ir
 
     if not isinstance(expr, ir.Expr):
@@ -67,20 +85,23 @@ def check_code(code: str, schemas: dict) -> tuple[bool, str]:
     return True, "evaluates"
 
 
-def compile_code(code: str, schemas: dict, dialect: str = "duckdb", pretty: bool = True) -> str:
+@lru_cache(maxsize=4096)
+def _compiled(code: str, schemas_key: str, dialect: str, pretty: bool) -> str:
     from ibert_lsp.validate.safe_eval import compile_sql
 
-    return compile_sql(evaluate(code, schemas), dialect=dialect, pretty=pretty)
+    return compile_sql(evaluate(code, json.loads(schemas_key)), dialect=dialect, pretty=pretty)
+
+
+def compile_code(code: str, schemas: dict, dialect: str = "duckdb", pretty: bool = True) -> str:
+    """The SQL Ibis's compiler makes for the code (through the gate's evaluation)."""
+    return _compiled(code, _key(schemas), dialect, pretty)
 
 
 def expect_error(code: str, schemas: dict) -> str | None:
     """The gate's message for code that fails, or None when the code evaluates."""
-    from ibert_lsp.validate.errors import GateError
-
-    try:
-        expr = evaluate(code, schemas)
-    except GateError as exc:
-        return exc.message
+    expr, err = _evaluated(code, _key(schemas))
+    if err is not None:
+        return err.message
     import ibis.expr.types as ir
 
     if not isinstance(expr, ir.Expr):

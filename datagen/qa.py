@@ -158,7 +158,7 @@ def api_entries() -> list[dict]:
 
 
 def _short_sig(sig: str, limit: int = 160) -> str:
-    sig = re.sub(r"'([^']*)'", r"\1", sig)  # string annotations -> bare
+    sig = re.sub(r"(:\s*)'([^']*)'", r"\1\2", sig)  # string annotations -> bare
     return sig if len(sig) <= limit else sig[:limit].rsplit(",", 1)[0] + ", ...)"
 
 
@@ -234,6 +234,17 @@ def methods_used(code: str) -> set[str]:
 
 HOWTO_Q = ("How do I get {desc} with Ibis?", "Using Ibis, how can I compute {desc}?",
            "Write Ibis code for: {desc}.", "How would I express {desc} in Ibis?")
+HOWTO_VERB_Q = ("How do I {desc} with Ibis?", "In Ibis, how can I {desc}?",
+                "Write Ibis code to {desc}.", "What is the Ibis way to {desc}?")
+_VERBS = {"keep", "select", "return", "find", "count", "list", "page", "add", "round", "join",
+          "label", "bucket", "map", "cast", "turn", "apply", "replace", "show", "stack", "rank",
+          "compute", "filter", "sort", "group", "take", "get"}
+
+
+def howto_question(desc: str, rng: random.Random) -> str:
+    desc = desc.rstrip(".")
+    first = desc.split(" ", 1)[0].lower()
+    return rng.choice(HOWTO_VERB_Q if first in _VERBS else HOWTO_Q).format(desc=desc)
 
 
 def _schema_line(schemas: dict) -> str:
@@ -251,7 +262,7 @@ def qa_from_pairs(pairs: list[dict], entries: list[dict], rng: random.Random, *,
         desc = p.get("description")
         if not desc:
             continue
-        question = rng.choice(HOWTO_Q).format(desc=desc.rstrip("."))
+        question = howto_question(desc, rng)
         answer = (f"With the tables {_schema_line(p['schemas'])}:\n\n```python\n{p['ibis']}\n```"
                   f"\n\nThe same query in SQL:\n\n```sql\n{p['sql']}\n```")
         out.append(make_record("qa", {"question": question}, {"answer": answer},

@@ -33,6 +33,7 @@ from ibert_lsp import config as cfg
 
 log = logging.getLogger("ibert.server")
 
+GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
 MAX_DOC_CHARS = 3_000_000  # documents larger than this are not analysed (said once in the log)
 PYTHON_IDS = ("python",)
 SQL_IDS = ("sql",)
@@ -155,9 +156,25 @@ class IbertServer(LanguageServer):
         return an
 
     async def in_gate(self, fn: Callable, *args, **kwargs):
-        """Run gate/analysis work off the event loop (serialised)."""
+        """Run gate/analysis work off the event loop (serialised).
+
+        If the gate thread is stuck (a pathological expression the gate's own limits missed)
+        for GATE_TIMEOUT_S, the request fails and later work goes to a fresh thread, so one bad
+        document cannot freeze every feature.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.analysis_pool, functools.partial(fn, *args, **kwargs))
+        pool = self.analysis_pool
+        fut = loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+        try:
+            return await asyncio.wait_for(fut, GATE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            if self.analysis_pool is pool:
+                self.analysis_pool = cf.ThreadPoolExecutor(max_workers=1,
+                                                           thread_name_prefix="ibert-gate")
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.log(f"ibert: gate work {getattr(fn, '__name__', fn)} took over "
+                     f"{GATE_TIMEOUT_S} s; abandoned", types.MessageType.Warning)
+            raise
 
     async def analysis(self, uri: str):
         return await self.in_gate(self.analysis_sync, uri)

@@ -49,7 +49,9 @@ DIFFERENT = [
     ("SELECT c.name, o.amount FROM orders o LEFT JOIN customers c ON o.customer_id = c.customer_id",
      "orders.join(customers, 'customer_id').select('name', 'amount')", "row counts differ"),
     ("SELECT order_id, amount FROM orders ORDER BY amount DESC NULLS LAST LIMIT 5",
-     "orders.select('order_id', 'amount').order_by('amount').limit(5)", "order differs"),
+     "orders.select('order_id', 'amount').order_by('amount').limit(5)", "different rows"),
+    ("SELECT order_id, amount FROM orders ORDER BY amount DESC NULLS LAST",
+     "orders.select('order_id', 'amount').order_by('amount')", "order differs"),
     ("SELECT order_id, amount FROM orders", "orders.select('order_id')", "column counts differ"),
 ]
 
@@ -220,3 +222,12 @@ def test_tie_runs_allow_permutation_only_within_ties():
     # under LIMIT the last tie run may hold other rows
     assert compare_rows(a, [a[0], a[1], (2.0, "w")], ordered=True,
                         keys_a=[(1.0,), (1.0,), (2.0,)], limited=True) is None
+
+
+def test_concurrent_checks_use_separate_sandboxes():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [SAME[0], SAME[2], DIFFERENT[0], DIFFERENT[1]] * 2
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        verdicts = list(pool.map(lambda p: check_sql_vs_ibis(p[0], p[1], SCHEMAS), pairs))
+    assert [v.ok for v in verdicts] == [True, True, False, False] * 2

@@ -105,6 +105,7 @@ HOSTILE: list[tuple[str, str]] = [
     ("x" * 200_000, "limit"),
     ("ibis.to_sql(t).center(10**9)", "forbidden"),  # str subclasses get str's allow-list
     ("_ += 1", "forbidden"),
+    ("ibis.memtable({'id': [1]}, name='orders')", "forbidden"),  # would shadow sandbox data
     ("ibis += 1", "forbidden"),
     ("a = t.amount\n" + "a = a + a\n" * 40 + "t.mutate(x=a)", "limit"),  # SQL blow-up
     ("ibis.dtype('int64').from_typehint('int')", "forbidden"),

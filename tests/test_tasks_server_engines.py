@@ -158,3 +158,20 @@ def test_qa_answer_is_grounded_and_checked():
                    generator=_Gen(["```python\nevents.group_by('country').agg(n=_.count())\n```"]))
     assert a3.source == "model+retrieval"
     assert qa.is_question("# how do I join two tables?") and not qa.is_question("x = 1")
+
+
+def test_string_argument_inside_nested_call_uses_enclosing_table():
+    code = HEAD + 'x = events.order_by(ibis.desc("am'
+    cands = completion.complete(code, 2, len(code.split("\n")[2]), SCHEMAS, use_jedi=False)
+    assert [c.label for c in cands] == ["amount"]
+
+
+def test_hover_on_chained_method_line():
+    from ibert_lsp.features.hover import describe_name
+
+    code = HEAD + 'x = (\n    events\n    .group_by("country")\n    .agg(n=_.count())\n)\n'
+    an = analyze(code, SCHEMAS)
+    md, (a, b) = describe_name(code, 4, 6, SCHEMAS, an.env_before(4))
+    assert md.startswith("```python\nTable.group_by(") and code.split("\n")[4][a:b] == "group_by"
+    md, (a, b) = describe_name(code, 5, 6, SCHEMAS, an.env_before(5))
+    assert md.startswith("```python\nGroupedTable.agg(") and code.split("\n")[5][a:b] == "agg"

@@ -154,3 +154,22 @@ def test_config_rejects_unknown_keys(tmp_path):
     p.write_text("lora:\n  rank: 4\n")
     with pytest.raises(IbertError, match="unknown key 'lora.rank'"):
         load_config(p)
+
+
+def test_threads_and_weighted_pretraining_mix(monkeypatch):
+    import os
+
+    from training.data import Example
+    from training.pipeline import threads_for, weighted_texts
+
+    assert threads_for(3) == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    assert threads_for("auto") == 1  # a busy machine: one thread
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert threads_for(None) == 2
+    exs = [Example("qa", "q", f"a{i}", {}) for i in range(50)]
+    exs += [Example("sql_to_ibis", "s", f"b{i}", {}) for i in range(50)]
+    mix = weighted_texts(exs, {"qa": 1.0, "sql_to_ibis": 3.0}, random.Random(0))
+    assert len(mix) == 100
+    assert sum(t.startswith("s") for t in mix) == 75

@@ -128,3 +128,13 @@ def test_generator_hook_uses_shared_prompt_and_gate() -> None:
     assert res.ibis is None and not res.verified
     ok = translate("select id from orders", SCHEMAS, generator=FakeGenerator())
     assert ok.verified and ok.source == "translator" and len(prompts_seen) == 1
+
+
+def test_awkward_names() -> None:
+    """Mixed-case tables, keyword and spaced column names, method-name columns."""
+    schemas = {"Sales": {"Order ID": "int64", "count": "int64", "from": "string", "Amount": "float64"}}
+    res = translate('select "Order ID", count from "Sales" where "from" = \'x\' and count > 1', schemas)
+    assert res.verified, res.reason
+    assert 'Sales["from"]' in res.ibis and 'Sales["count"]' in res.ibis
+    res = translate('select "from", sum("Amount") as total from Sales group by "from"', schemas)
+    assert res.verified, res.reason

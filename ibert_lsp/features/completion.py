@@ -62,7 +62,9 @@ def to_items(doc, line: int, character: int, cands, lines,
             label=c.label,
             kind=KINDS.get(c.kind, types.CompletionItemKind.Text),
             detail=c.detail or None,
-            documentation=_doc(c.documentation, markdown),
+            # member docs come with completionItem/resolve: a smaller list is a faster one
+            documentation=_doc(c.documentation, markdown) if c.kind == "model" or (
+                not data and c.kind != "column") else None,
             sort_text=f"{c.rank}{i:04d}",
             filter_text=c.insert_text if c.kind != "model" else None,
             text_edit=types.TextEdit(range=types.Range(start=start, end=end),

@@ -485,6 +485,11 @@ def complete(
         rec, _, method = callee.rpartition(".")
         obj = evaluate_receiver(rec, schemas, env) if rec else None
         cols = _table_columns(obj)
+        if not cols and ctx.kind == "string_argument":
+            # `t.order_by(ibis.desc("` / `t.select(s.startswith("`: the enclosing table's columns
+            lines = code.split("\n")
+            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
+            cols = _table_columns(_scope_table(text, schemas, env))
         if ctx.kind == "string_argument":
             out = [Candidate(c, c, "column", t, f"column `{c}`: {t}", "schema", 0,
                              ctx.replace_start) for c, t in cols]

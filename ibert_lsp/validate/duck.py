@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -176,14 +177,14 @@ class Sandbox:
 
     def close(self) -> None:
         with _open_lock:
-            if self in _open:
-                _open.remove(self)
+            _open.discard(self)
         with contextlib.suppress(Exception):
             self.con.close()
 
 
 _local = threading.local()
-_open: list[Sandbox] = []
+# weak: a thread's sandbox goes (and its connection closes) when the thread ends
+_open: weakref.WeakSet[Sandbox] = weakref.WeakSet()
 _open_lock = threading.RLock()
 
 
@@ -204,5 +205,5 @@ def sandbox() -> Sandbox:
             box.close()
         box = _local.box = Sandbox()
         with _open_lock:
-            _open.append(box)
+            _open.add(box)
     return box

@@ -206,6 +206,8 @@ class Interpreter:
             raise GateError("limit", "arguments hold too many values").locate(node)
         owner = getattr(func, "__self__", None)
         name = getattr(func, "__name__", "")
+        if name == "memtable" and "name" in kwargs:  # could shadow a table in the sandbox
+            raise GateError("forbidden", "naming an ibis.memtable").locate(node)
         if getattr(func, "__module__", "") == "ibis.selectors" and name == "matches" and args \
                 and isinstance(args[0], str) and _NESTED_QUANTIFIER.search(args[0]):
             raise GateError("forbidden", "nested regex quantifiers (catastrophic backtracking)"
@@ -461,33 +463,38 @@ def _is_expr(value: Any) -> bool:
     return isinstance(value, ibis.Expr)
 
 
-def expanded_size(op: Any, memo: dict[Any, int], cap: int = policy.MAX_EXPANDED_OPS) -> int:
+def expanded_size(op: Any, memo: dict[Any, Any], cap: int = policy.MAX_EXPANDED_OPS) -> int:
     """Roughly how big the SQL for `op` gets: value trees are expanded (a subexpression used
     twice is printed twice), relations count once each (compiled once, referenced by name).
-    Linear in the op graph thanks to `memo`; saturates just above `cap`."""
+    Memoized across calls, so checking every intermediate result stays linear overall;
+    saturates just above `cap`."""
     from ibis.expr.operations import Relation
 
-    key = ("total", op)
-    if key in memo:
-        return memo[key]
-    relations = [n for n in _walk(op) if isinstance(n, Relation)]
     total = _value_size(op, memo, cap, Relation)
-    for rel in relations:
+    for rel in _relations(op, memo, Relation):
         total = min(cap + 1, total + _value_size(rel, memo, cap, Relation))
-    memo[key] = total
     return total
 
 
-def _walk(op: Any) -> list[Any]:
-    seen: dict[int, Any] = {}
-    stack = [op]
+def _relations(op: Any, memo: dict[Any, Any], relation: type) -> frozenset:
+    """Every relation reachable from `op` (memoized per node as ("rels", node))."""
+    stack: list[tuple[Any, bool]] = [(op, False)]
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
+        node, ready = stack.pop()
+        if ("rels", node) in memo:
             continue
-        seen[id(node)] = node
-        stack.extend(getattr(node, "__children__", ()))
-    return list(seen.values())
+        kids = getattr(node, "__children__", ())
+        if ready:
+            found: set = set()
+            for c in kids:
+                found |= memo[("rels", c)]
+                if isinstance(c, relation):
+                    found.add(c)
+            memo[("rels", node)] = frozenset(found)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids if ("rels", c) not in memo)
+    return memo[("rels", op)]
 
 
 def _value_size(op: Any, memo: dict[Any, int], cap: int, relation: type) -> int:

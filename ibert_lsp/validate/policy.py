@@ -14,7 +14,7 @@ MAX_WEIGHT = 50_000           # values reachable through the arguments of one ca
 MAX_ITERATIONS = 100_000      # comprehension iterations, whole evaluation
 MAX_LAMBDA_DEPTH = 32         # nested calls of snippet lambdas (recursion through ibis)
 MAX_EXPANDED_OPS = 20_000     # expression size with shared subtrees counted each time (SQL size)
-EVAL_DEADLINE_S = 2.0         # wall clock for the Python side of one evaluation
+EVAL_DEADLINE_S = 5.0         # wall clock for the Python side of one evaluation (first calls import)
 
 # --- ibis.X -------------------------------------------------------------------------------------
 IBIS_ALLOWED = frozenset({

@@ -325,7 +325,7 @@ def _make_primary_key(data: dict[str, list[Any]], cols: dict[str, str], shared: 
         n = len(data[c])
         values = list(range(shape.key_lo, shape.key_lo + n))
         rng.shuffle(values)
-        lo, hi = _int_range(low_t) if low_t != "string" else (0, 2**63)
+        hi = _int_range(low_t)[1] if low_t != "string" else 2**63
         if shape.key_lo + n - 1 > hi:
             return
         data[c] = [f"k{v}" for v in values] if low_t == "string" else values

@@ -31,11 +31,19 @@ def _columns(value, alias: str) -> dict[str, dict[str, str]]:
     return {alias: cols}
 
 
+def _table_name(name: str, ctx: Ctx) -> str:
+    """The schema's spelling of a table name (sqlglot folds unquoted names to lower case)."""
+    if name in ctx.ctes or name in ctx.tables:
+        return name
+    same = [t for t in list(ctx.ctes) + list(ctx.tables) if t.lower() == name.lower()]
+    return same[0] if len(same) == 1 else name
+
+
 def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
     """A table or CTE name; a second use while the first is in scope becomes `.view()`."""
     if node.args.get("db") or node.args.get("catalog"):
         raise Unsupported("schema-qualified table names are not supported")
-    name, alias = node.name, node.alias_or_name
+    name, alias = _table_name(node.name, ctx), node.alias_or_name
     if name in ctx.ctes:
         base = ctx.ctes[name]
     elif name in ctx.tables:

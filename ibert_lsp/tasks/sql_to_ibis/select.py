@@ -348,6 +348,9 @@ def _grand_total(rel: Rel, consts: list[Key], metrics: list[tuple[str, V]]):
 def _aggregate(rel: Rel, keys: list[Key], metrics: list[tuple[str, V]], having: V | None):
     """`rel.group_by(keys).having(p).agg(metrics)` (or `rel.agg(...)` without keys)."""
     text, value = rel.text, rel.value
+    if keys and not metrics and having is None and all(k.plain for k in keys):
+        key_text, pos, _ = render_keys(keys)  # GROUP BY without aggregates: distinct keys
+        return f"{text}.select({key_text}).distinct()", value.select(*pos).distinct()
     if keys:
         key_text, pos, kw = render_keys(keys)
         value = value.group_by(*pos, **kw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .code import V, call_text
+from .code import V, call_text, is_ident, pystr
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .select import limit_clause, order_clause
@@ -17,6 +17,13 @@ def _align(left: Rel, right: Rel) -> Rel:
         raise Unsupported("set operation sides have different numbers of columns")
     if ls == rs:
         return right
+    if list(ls.types) == list(rs.types):  # only the names differ: rename
+        pairs = {ln: rn for ln, rn in zip(ls.names, rs.names) if ln != rn}
+        text = ", ".join(f"{ln}={pystr(rn)}" if is_ident(ln) else f"{pystr(ln)}: {pystr(rn)}"
+                         for ln, rn in pairs.items())
+        if not all(is_ident(ln) for ln in pairs):
+            text = "{" + text + "}"
+        return right.then(f"{right.text}.rename({text})", right.value.rename(pairs))
     parts, vals = [], {}
     for (ln, lt), (rn, rt) in zip(ls.items(), rs.items()):
         ref = right.ref(rn)

@@ -1,0 +1,35 @@
+"""Settings: layers, spellings, bad values (pure; no server)."""
+
+from __future__ import annotations
+
+from ibert_lsp import config as cfg
+
+
+def test_layers_and_spellings(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ibert]\ndialect = "postgres"\ndocstring_style = "numpy"\n')
+    monkeypatch.setenv("IBERT_DEVICE", "cuda")
+    monkeypatch.delenv("IBERT_NO_MODEL", raising=False)
+    s, problems = cfg.load(str(tmp_path), {"ibert": {"maxLatencyMs": 300, "dialect": "snowflake",
+                                                      "features": {"inlineCompletion": False}}})
+    assert problems == []
+    assert s.dialect == "snowflake"  # initializationOptions win over pyproject
+    assert s.docstring_style == "numpy" and s.device == "cuda" and s.max_latency_ms == 300
+    assert not s.enabled("inline_completion") and s.enabled("completion")
+
+
+def test_bad_values_keep_the_old_ones():
+    s = cfg.Settings()
+    new, problems = cfg.apply(s, {"docstringStyle": "klingon", "maxLatencyMs": -1,
+                                  "features": {"teleport": True}, "nonsense": 1,
+                                  "modelPath": "~/m"})
+    assert new.docstring_style == "google" and new.max_latency_ms == 500
+    assert new.model_path.endswith("/m") and not new.model_path.startswith("~")
+    assert len(problems) == 4 and any("nonsense" in p for p in problems)
+    assert cfg.apply(s, "not a dict")[1]
+
+
+def test_env_can_turn_the_model_off(monkeypatch):
+    monkeypatch.setenv("IBERT_NO_MODEL", "1")
+    s, _ = cfg.load(None, None)
+    assert not s.enabled("model")
