@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types
+
+from ibert_lsp.errors import IbertError
 from pygls.lsp.server import LanguageServer
 
 from ibert_lsp import __version__
@@ -353,12 +355,19 @@ def load_generator(model_path: str | None, adapter: str | None, device: str):
 
     - None: the embedded default model (`ibert model build`), or None when it is not built;
     - `python:package.module:factory`: any Generator a Python factory returns (a plug-in
-      point, e.g. a remote model; the tests use it for scripted generators);
+      point, e.g. a remote model; the tests use it for scripted generators). Because a
+      workspace's settings could otherwise make the server import code, plug-ins load only
+      when the server's own environment sets IBERT_ALLOW_PLUGINS=1;
     - anything else: a Hugging Face model directory or hub id (+ optional PEFT adapter).
     """
     if model_path and model_path.startswith("python:"):
         import importlib
 
+        if os.environ.get("IBERT_ALLOW_PLUGINS") != "1":
+            raise IbertError(
+                f"model plug-in {model_path!r} refused: start the server with "
+                "IBERT_ALLOW_PLUGINS=1 to allow Python generator plug-ins"
+            )
         mod, _, attr = model_path[len("python:"):].partition(":")
         factory = getattr(importlib.import_module(mod), attr or "make_generator")
         return factory()

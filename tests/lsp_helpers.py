@@ -17,6 +17,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("IBERT_LOG_LEVEL", "WARNING")
+    env.setdefault("IBERT_ALLOW_PLUGINS", "1")  # the scripted generators load as plug-ins
     env.update(extra)
     return env
 
