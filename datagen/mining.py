@@ -722,8 +722,10 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
             "functions_found": len(functions), "sql_found": len(sqls),
             "sql_translatable": len(sitems), "notes": notes[:50]}
     if progress:
-        print(f"[datagen] mining: {n_files} files, {len(valid)}/{len(uniq)} snippets and "
-              f"{len(vpairs)}/{len(pairs)} SQL pairs pass the gate", file=sys.stderr)
+        print(f"[datagen] mining: {n_files} files; the gate passed {len(valid)}/{len(uniq)} "
+              f"snippets, {len(vpairs)} SQL->Ibis pairs ({len(pairs)} found side by side, "
+              f"{len(sitems)} lone SQL queries over known tables sent to the translator)",
+              file=sys.stderr)
     return records, info
 
 

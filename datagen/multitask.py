@@ -172,7 +172,7 @@ def _code_ok(code: str, schemas_key: str) -> tuple[bool, str]:
 def _check_code_cached(code: str, schemas: dict) -> tuple[bool, str]:
     import json
 
-    return _code_ok(code, json.dumps(schemas, sort_keys=True))
+    return _code_ok(code, json.dumps(schemas))
 
 
 def check_record(rec: dict, pair_cache: dict | None = None) -> tuple[bool, str]:

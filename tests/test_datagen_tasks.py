@@ -151,3 +151,20 @@ def test_malformed_records_are_rejected():
     del rec["target"]["ibis"]
     ok, why = check_record(rec)
     assert not ok and "target.ibis" in why
+
+
+def test_compiled_sql_is_deterministic_across_processes():
+    """Column order is kept, and sqlglot use before compiling cannot change Ibis' MySQL SQL."""
+    import subprocess
+    import sys
+
+    star = gate.compile_code("t.mutate(c=_.a + 1)", {"t": {"b": "int64", "a": "int64"}})
+    assert star.index('"b"') < star.index('"a"')
+    prog = ("from datagen import gate\nimport sqlglot\n"
+            "sqlglot.transpile('SELECT LENGTH(s) FROM t', read='duckdb', write='mysql')\n"
+            "print(gate.compile_code(\"t.agg(n=_.s.length().mean())\", {'t': {'s': 'string'}},"
+            " 'mysql'))\n")
+    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                         timeout=120)
+    here = gate.compile_code("t.agg(n=_.s.length().mean())", {"t": {"s": "string"}}, "mysql")
+    assert out.stdout.strip() == here.strip(), out.stderr[-500:]

@@ -22,31 +22,40 @@ def test_code_literals_skip_fstrings_and_docstrings():
     assert [v for _, _, v in lit.code_literals(code)] == [10, "x"]
 
 
-def test_sql_to_ibis_masks_prompt_and_target_consistently():
+def test_sql_to_ibis_masks_literals_and_names_consistently():
     inp = {"sql": "SELECT user_id FROM events WHERE amount > 10 AND country = 'FR'"}
     target = {"ibis": "events.filter((events.amount > 10) & (events.country == \"FR\"))"
                       ".select('user_id')"}
     prompt, completion = prompts.training_text("sql_to_ibis", inp, target, CTX)
-    assert "10" not in prompt and "'FR'" not in prompt
-    assert "amount > <L0>" in prompt and "country = <L1>" in prompt
+    assert "10" not in prompt and "'FR'" not in prompt and "amount" not in prompt
+    assert "sql: SELECT <C0> FROM <T0> WHERE <C1> > <L0> AND <C2> = <L1>" in prompt
+    # the masked schema of the tables the SQL names: types in schema order
+    assert "tables: <T0>(<C0> int64, <C1> float64, <C2> string)" in prompt
+    assert prompt.startswith(prompts.TASK_TOKENS["sql_to_ibis"])
     assert completion.endswith(prompts.EOS)
     body = completion[: -len(prompts.EOS)]
-    assert "<L0>" in body and "<L1>" in body and "FR" not in body
-    assert prompt.startswith(prompts.TASK_TOKENS["sql_to_ibis"])
-    assert "tables: events(user_id int64, amount float64, country string)" in prompt
-    other = prompts.build_prompt("sql_to_ibis", {"sql": "SELECT amount FROM events"}, CTX)
-    assert "tables: events(amount float64)\n" in other  # only the columns it names
+    assert body == "<T0>.filter((<T0>.<C1> > <L0>) & (<T0>.<C2> == <L1>)).select('<C0>')"
     # restoring what the model would write gives back real code with Python quoting
-    restored = prompts.parse_output("sql_to_ibis", body + prompts.EOS + "junk", inp)
+    restored = prompts.parse_output("sql_to_ibis", body + prompts.EOS + "junk", inp, CTX)
     assert restored == "events.filter((events.amount > 10) & (events.country == 'FR'))" \
                        ".select('user_id')"
+    # without the schemas the names cannot come back: refused, never half-restored
+    with pytest.raises(lit.UnknownPlaceholder):
+        prompts.parse_output("sql_to_ibis", body, inp)
+
+
+def test_names_inside_other_words_and_placeholders_stay():
+    ids = lit.Identifiers.from_source("SELECT a FROM t", {"t": {"a": "int64", "L0": "int64"}})
+    assert ids.mask("t.a + t.ab + t_a + <L0> + t.L0") == "<T0>.<C0> + <T0>.ab + t_a + <L0> + " \
+                                                         "<T0>.<C1>"
+    assert ids.unmask("<T0>.<C1>") == "t.L0"
 
 
 def test_ibis_to_sql_restores_sql_quoting():
     inp = {"ibis": "events.filter(events.country == \"it's\")", "dialect": "duckdb"}
     prompt = prompts.build_prompt("ibis_to_sql", inp, CTX)
     assert "<L0>" in prompt and "it's" not in prompt
-    out = prompts.parse_output("ibis_to_sql", "SELECT * FROM events WHERE country = <L0>", inp)
+    out = prompts.parse_output("ibis_to_sql", "SELECT * FROM <T0> WHERE <C2> = <L0>", inp, CTX)
     assert out == "SELECT * FROM events WHERE country = 'it''s'"
 
 
@@ -83,7 +92,7 @@ def test_every_task_builds_a_prompt_and_target(task):
     prompt, completion = prompts.training_text(task, inp, target, CTX)
     assert prompt.startswith(prompts.TASK_TOKENS[task])
     assert completion.strip() and completion.endswith(prompts.EOS)
-    assert prompts.parse_output(task, completion, inp).strip() == \
+    assert prompts.parse_output(task, completion, inp, CTX).strip() == \
         str(target[prompts.TARGET_KEY[task]]).strip()
 
 
@@ -100,4 +109,4 @@ def test_column_name_strings_are_not_masked():
     assert [v for _, _, v in lit.code_literals(code)] == ["FR"]
     a = prompts.build_prompt("ibis_to_sql", {"ibis": code.replace("user_id", "kind")}, CTX)
     b = prompts.build_prompt("ibis_to_sql", {"ibis": code}, CTX)
-    assert a != b and "'user_id'" in b
+    assert a != b and "'<C0>'" in b  # a name: masked as a name, not as a literal

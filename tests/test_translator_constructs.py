@@ -116,6 +116,10 @@ CASES = [
      'ibis.null().cast("string")'),
     ("grouping", "select status, count(*) as n, grouping(status) as g from orders group by rollup (status)",
      "ibis.literal(1)"),
+    ("cube", "select status, qty, count(*) as n from orders group by cube (status, qty)",
+     'ibis.null().cast("int64")'),
+    ("grouping_sets", ("select status, qty, count(*) as n from orders "
+                       "group by grouping sets ((status, qty), (status), ())"), "orders.agg("),
     ("date_add", "select date_add(created, 5) as d from orders", "ibis.interval(days=5)"),
     ("group_key_alias", "select customer_id as cust, count(*) as n from orders group by 1",
      "group_by(cust=orders.customer_id)"),

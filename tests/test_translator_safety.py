@@ -19,10 +19,11 @@ def test_constructs_parse_sql_drops_are_kept() -> None:
 
 
 def test_unsupported_construct_abstains_with_reason() -> None:
-    res = translate("select status, count(*) from orders group by cube (status)", SCHEMAS)
+    res = translate("select id from orders where amount > all (select amount from orders where qty > 1)",
+                    SCHEMAS)
     assert isinstance(res, Result)
     assert res.ibis is None and not res.verified
-    assert "CUBE" in res.reason
+    assert "ALL" in res.reason
 
 
 def test_unknown_column_is_a_clear_reason() -> None:
@@ -60,12 +61,12 @@ def test_wrong_candidate_is_not_returned(monkeypatch) -> None:
 
 
 def test_fallback_candidates_go_through_the_gate() -> None:
-    sql = "select status, count(*) as n from orders group by cube (status)"
+    sql = "select id from orders qualify row_number() over (order by id) <= 2"
     calls = []
 
     def fallback(q, schemas):
         calls.append(q)
-        return ["orders.group_by('status').agg(n=_.count())"]  # misses CUBE's grand-total row
+        return ["orders.select('id')"]  # ignores QUALIFY
 
     res = translate(sql, SCHEMAS, fallback=fallback)
     assert calls == [sql]
@@ -73,9 +74,8 @@ def test_fallback_candidates_go_through_the_gate() -> None:
 
 
 def test_fallback_accepted_when_proven() -> None:
-    sql = "select status, count(*) as n from orders group by cube (status)"
-    good = ("orders.group_by('status').agg(n=_.count()).union("
-            "orders.agg(status=ibis.null().cast('string'), n=_.count()))")
+    sql = "select id from orders qualify row_number() over (order by id) <= 2"
+    good = "orders.filter(ibis.row_number().over(order_by=orders.id) < 2).select('id')"
     res = translate(sql, SCHEMAS, fallback=lambda q, s: ["this is not python", good])
     assert res.verified and res.source == "fallback" and res.ibis == good
 
@@ -84,7 +84,8 @@ def test_fallback_exceptions_do_not_escape() -> None:
     def boom(q, s):
         raise RuntimeError("model crashed")
 
-    res = translate("select id from orders group by cube (id)", SCHEMAS, fallback=boom)
+    res = translate("select id from orders qualify row_number() over (order by id) = 1", SCHEMAS,
+                    fallback=boom)
     assert res.ibis is None and "model crashed" in res.reason
 
 
@@ -120,9 +121,9 @@ def test_generator_hook_uses_shared_prompt_and_gate() -> None:
     class FakeGenerator:
         def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
             prompts_seen.append(prompt)
-            return ["orders.select('id')"]  # wrong for the CUBE query below
+            return ["orders.select('id')"]  # ignores the QUALIFY below
 
-    res = translate("select id, count(*) as n from orders group by cube (id)", SCHEMAS,
+    res = translate("select id from orders qualify row_number() over (order by id) = 1", SCHEMAS,
                     generator=FakeGenerator())
     assert len(prompts_seen) == 1 and "orders" in prompts_seen[0]
     assert res.ibis is None and not res.verified

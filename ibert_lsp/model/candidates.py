@@ -90,7 +90,7 @@ def model_candidates(
     out: list[str] = []
     for text in raw:
         try:
-            parsed = prompts.parse_output(task, text, inp)
+            parsed = prompts.parse_output(task, text, inp, context)
         except literals.UnknownPlaceholder:
             continue
         if parsed.strip() and parsed not in out:

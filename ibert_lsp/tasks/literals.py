@@ -175,12 +175,16 @@ def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def mask_source(text: str, language: str, lits: Literals | None = None) -> tuple[str, Literals]:
-    """Replace every literal of the source by a new placeholder (same value, same placeholder)."""
+def mask_source(text: str, language: str, lits: Literals | None = None,
+                keep: set | frozenset = frozenset()) -> tuple[str, Literals]:
+    """Replace every literal of the source by a new placeholder (same value, same placeholder);
+    strings in `keep` (names of tables and columns) are names, not data, and stay."""
     lits = lits if lits is not None else Literals()
     found = sql_literals(text) if language == "sql" else code_literals(text)
     spans = []
     for start, end, value in found:
+        if isinstance(value, str) and value in keep:
+            continue
         ph = lits.placeholder(value)
         if ph is not None:
             spans.append((start, end, ph))
@@ -221,3 +225,80 @@ def unmask(text: str, language: str, lits: Literals) -> str:
         return render(lits.values[i], language)
 
     return PLACEHOLDER.sub(sub, text)
+
+
+# --------------------------------------------------------------------------- identifiers
+# The translations also mask the names of the tables the source uses and of their columns
+# (`<T0>`, `<C0>`, ...): a small model then learns the structure of the mapping and never has to
+# spell a name it has not seen; the names come back from the schema after decoding.
+MAX_TABLES = 8
+MAX_COLUMNS = 48
+IDENT_PLACEHOLDER = re.compile(r"<([TC])(\d+)>")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _schema_cols(cols) -> dict:
+    if isinstance(cols, dict) and isinstance(cols.get("schema"), dict):
+        return cols["schema"]
+    return cols if isinstance(cols, dict) else {}
+
+
+@dataclass
+class Identifiers:
+    """Placeholders for the tables a source names and all their columns (schema order)."""
+
+    tables: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    types: dict = field(default_factory=dict)  # table -> {column: type}
+
+    @classmethod
+    def from_source(cls, text: str, tables: dict | None) -> Identifiers:
+        words = set(_WORD.findall(text))
+        out = cls()
+        for name, cols in (tables or {}).items():
+            if name in words and len(out.tables) < MAX_TABLES:
+                out.tables.append(name)
+                cols = _schema_cols(cols)
+                out.types[name] = dict(cols)
+                for c in cols:
+                    if c not in out.columns and len(out.columns) < MAX_COLUMNS:
+                        out.columns.append(c)
+        return out
+
+    @property
+    def names(self) -> set:
+        return set(self.tables) | set(self.columns)
+
+    def _names(self) -> dict[str, str]:
+        names = {c: f"<C{i}>" for i, c in enumerate(self.columns)}
+        names.update({t: f"<T{i}>" for i, t in enumerate(self.tables)})  # a table name wins
+        return names
+
+    def mask(self, text: str) -> str:
+        names = self._names()
+        if not names:
+            return text
+        alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        return re.sub(rf"(?<![<\w])({alt})(?![\w>])", lambda m: names[m.group(1)], text)
+
+    def unmask(self, text: str) -> str:
+        def sub(m: re.Match) -> str:
+            seq = self.tables if m.group(1) == "T" else self.columns
+            i = int(m.group(2))
+            if i >= len(seq):
+                raise UnknownPlaceholder(m.group(0))
+            return seq[i]
+
+        return IDENT_PLACEHOLDER.sub(sub, text)
+
+    def schema_line(self) -> str:
+        """`tables: <T0>(<C0> int64, <C1> string)` — the masked schema of the used tables."""
+        if not self.tables:
+            return ""
+        names = self._names()
+        parts = [
+            f"{names[t]}(" + ", ".join(f"{names.get(c, c)} {ty}"
+                                       for c, ty in self.types[t].items()) + ")"
+            for t in self.tables
+        ]
+        return "tables: " + "; ".join(parts) + "\n"

@@ -25,7 +25,7 @@ import re
 
 from ibert_lsp.tasks import literals as lit
 
-PROMPT_FORMAT_VERSION = 1
+PROMPT_FORMAT_VERSION = 2
 
 TASKS = (
     "code_completion",
@@ -59,7 +59,11 @@ FIM_PREFIX = "<fim_prefix>"
 FIM_SUFFIX = "<fim_suffix>"
 FIM_MIDDLE = "<fim_middle>"
 TASK_TOKENS = {task: f"<|{task}|>" for task in TASKS}
-PLACEHOLDER_TOKENS = [f"<L{i}>" for i in range(lit.MAX_LITERALS)]
+PLACEHOLDER_TOKENS = (
+    [f"<L{i}>" for i in range(lit.MAX_LITERALS)]
+    + [f"<T{i}>" for i in range(lit.MAX_TABLES)]
+    + [f"<C{i}>" for i in range(lit.MAX_COLUMNS)]
+)
 
 # Tokens that must never reach a user: stripped from every output.
 SPECIAL_TOKENS = [EOS, PAD, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, *TASK_TOKENS.values()]
@@ -141,13 +145,25 @@ def _head(text: str, n: int = MAX_FIELD_CHARS) -> str:
     return text if len(text) <= n else text[:n]
 
 
-def source_literals(task: str, inp: dict) -> lit.Literals | None:
+def source_literals(task: str, inp: dict, context: dict | None = None) -> lit.Literals | None:
     """The literal mapping of a translation task's source (None for other tasks)."""
-    if task == "sql_to_ibis":
-        return lit.mask_source(_field(inp, "sql", task), "sql")[1]
-    if task == "ibis_to_sql":
-        return lit.mask_source(_field(inp, "ibis", task), "python")[1]
-    return None
+    if task not in _LANG_SOURCE:
+        return None
+    keep = source_identifiers(task, inp, context).names
+    key = "sql" if task == "sql_to_ibis" else "ibis"
+    return lit.mask_source(_field(inp, key, task), _LANG_SOURCE[task], keep=keep)[1]
+
+
+def _tables(inp: dict, context: dict | None) -> dict:
+    if context is None and isinstance(inp.get("tables"), dict):
+        return inp["tables"]
+    return (context or {}).get("tables") or {}
+
+
+def source_identifiers(task: str, inp: dict, context: dict | None) -> lit.Identifiers:
+    """The table/column placeholders of a translation task's source."""
+    key = "sql" if task == "sql_to_ibis" else "ibis"
+    return lit.Identifiers.from_source(_field(inp, key, task), _tables(inp, context))
 
 
 def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
@@ -163,13 +179,15 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
         return f"{tok}{tables}{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
     if task == "sql_to_ibis":
         raw = _field(inp, "sql", task)
-        sql, _ = lit.mask_source(raw, "sql")
-        tables = schema_line(context, raw, mentioned_columns=True)
+        idents = source_identifiers(task, inp, context)
+        sql = idents.mask(lit.mask_source(raw, "sql", keep=idents.names)[0])
+        tables = idents.schema_line()
         return f"{tok}\n{tables}sql: {_head(sql).strip()}\nibis:\n"
     if task == "ibis_to_sql":
         raw = _field(inp, "ibis", task)
-        code, _ = lit.mask_source(raw, "python")
-        tables = schema_line(context, raw, mentioned_columns=True)
+        idents = source_identifiers(task, inp, context)
+        code = idents.mask(lit.mask_source(raw, "python", keep=idents.names)[0])
+        tables = idents.schema_line()
         dialect = inp.get("dialect") or "duckdb"
         return f"{tok}\n{tables}dialect: {dialect}\nibis:\n{_head(code).strip()}\nsql:\n"
     if task == "error_resolution":
@@ -187,11 +205,12 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     return f"{tok}\nstyle: {style}\ncode:\n{code}\ndocstring:\n"
 
 
-def target_text(task: str, target: dict | str, inp: dict | None = None) -> str:
+def target_text(task: str, target: dict | str, inp: dict | None = None,
+                context: dict | None = None) -> str:
     """The text the model is trained to produce after the prompt (without the end token).
 
-    For the translation tasks `inp` is needed, so the target's literals get the placeholders
-    the prompt gave them.
+    For the translation tasks `inp` (and `context`, for the schemas) is needed, so the target's
+    literals and names get the placeholders the prompt gave them.
     """
     _check_task(task)
     value = target if isinstance(target, str) else target.get(TARGET_KEY[task])
@@ -201,8 +220,9 @@ def target_text(task: str, target: dict | str, inp: dict | None = None) -> str:
     if task in _LANG_TARGET:
         if inp is None:
             raise PromptError(f"task {task}: target_text needs the input to mask literals")
-        lits = source_literals(task, inp)
+        lits = source_literals(task, inp, context)
         value = lit.mask_target(value.strip(), _LANG_TARGET[task], lits)
+        value = source_identifiers(task, inp, context).mask(value)
     elif task != "code_completion":
         value = value.strip("\n")
     return value
@@ -210,7 +230,7 @@ def target_text(task: str, target: dict | str, inp: dict | None = None) -> str:
 
 def training_text(task: str, inp: dict, target: dict | str, context: dict | None = None):
     """(prompt, completion) as used for training: completion ends with the end token."""
-    return build_prompt(task, inp, context), target_text(task, target, inp) + EOS
+    return build_prompt(task, inp, context), target_text(task, target, inp, context) + EOS
 
 
 def strip_special(text: str) -> str:
@@ -229,15 +249,20 @@ def cut_at_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
     return text[:cut]
 
 
-def parse_output(task: str, text: str, inp: dict | None = None) -> str:
+def parse_output(task: str, text: str, inp: dict | None = None,
+                 context: dict | None = None) -> str:
     """The user-facing answer from raw model text: cut at a stop, no special tokens, literals
-    restored (translation tasks; raises `literals.UnknownPlaceholder` for an invented one)."""
+    and names restored (translation tasks: pass the `inp` and `context` the prompt was built
+    from; raises `literals.UnknownPlaceholder` for a placeholder the source does not have)."""
     _check_task(task)
     text = strip_special(cut_at_stop(text, STOP[task]))
     if task in _LANG_TARGET:
         text = text.strip()
         if inp is not None:
-            text = lit.unmask(text, _LANG_TARGET[task], source_literals(task, inp))
+            text = source_identifiers(task, inp, context).unmask(text)
+            text = lit.unmask(text, _LANG_TARGET[task], source_literals(task, inp, context))
+        if lit.IDENT_PLACEHOLDER.search(text) or lit.PLACEHOLDER.search(text):
+            raise lit.UnknownPlaceholder(text)
         return text
     if task == "code_completion":
         return text

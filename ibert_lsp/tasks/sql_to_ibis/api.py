@@ -70,7 +70,7 @@ def _generator_fallback(generator: Any, n: int = 4) -> Fallback | None:
         for out in outs:
             try:
                 codes.append(prompts.parse_output("sql_to_ibis", out, inp))
-            except Exception:  # noqa: BLE001 - e.g. an invented literal placeholder: drop it
+            except Exception:  # noqa: BLE001, S112 - e.g. an invented literal placeholder: drop it
                 continue
         return codes
 
@@ -113,7 +113,6 @@ def _try_fallback(fb: Fallback, sql: str, schemas: dict, dialect: str, seeds, ti
                   why: str, cand, strengthen: bool) -> Result:
     """Model candidates go through exactly the same gate; the first proven one wins."""
     from ibert_lsp.validate.equivalence import transpile
-
     from ibert_lsp.validate.errors import GateError
 
     try:

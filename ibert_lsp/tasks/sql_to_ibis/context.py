@@ -89,13 +89,14 @@ class Scope:
     in_agg: bool = False  # inside an aggregate's arguments (substitutions of keys still apply)
     join_refs: dict[str, Rel] | None = None  # inside ON: alias -> named participant
     taken: set[str] = field(default_factory=set)  # base tables/CTEs used by this query's FROM
+    deep: set[str] = field(default_factory=set)  # ... and those read inside its CTEs/derived tables
 
     def all_taken(self) -> set[str]:
         """Tables in use here and in enclosing queries: a second use needs `.view()`."""
         out: set[str] = set()
         s: Scope | None = self
         while s is not None:
-            out |= s.taken
+            out |= s.taken | s.deep
             s = s.outer
         return out
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
-from .code import ATOM, V, as_expr, binop, func, invert, lit, method, negate, pystr
+from .code import ATOM, V, as_expr, binop, func, invert, lit, method, negate
 from .context import Scope
 from .errors import Unsupported
 
@@ -376,7 +376,7 @@ def str_arg(node: exp.Expression | None, what: str) -> str:
     raise Unsupported(f"{what} must be a constant")
 
 
-__all__ = ["HANDLERS", "expr_v", "handles", "pystr", "translate"]
+__all__ = ["HANDLERS", "expr_v", "handles", "translate"]
 
 # Register the other construct families.
 from . import aggregates, functions, subqueries, windows  # noqa: F401

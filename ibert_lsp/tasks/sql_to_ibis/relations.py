@@ -55,7 +55,6 @@ def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
         view = Rel(f"{base.text}.view()", base.value.view(), {}, named=False)
         base = ctx.assign(alias if alias != name else f"{name}_2", view)
     taken.add(name)
-    taken |= ctx.cte_tables.get(name, set())
     cols = _columns(base.value, alias)
     if name in ctx.ctes:  # a CTE keeps its SQL column names
         cols = {alias: dict(ctx.ctes[name].cols.get("", cols[alias]))}
@@ -68,7 +67,6 @@ def derived_source(node: exp.Subquery, scope: Scope | None, ctx: Ctx, taken: set
 
     ctx.feature("subquery_from")
     rel = query(node.this, scope, ctx)
-    taken |= {t.name for t in node.find_all(exp.Table)}  # its tables are in use from now on
     alias = node.alias_or_name
     return Rel(rel.text, rel.value, {alias: dict(rel.cols.get("", {}))}, named=rel.named)
 
@@ -101,6 +99,18 @@ def _aliases(node: exp.Expression) -> set[str]:
 
 def _has_subquery(node: exp.Expression) -> bool:
     return any(True for _ in node.find_all(exp.Subquery, exp.Exists, exp.Select))
+
+
+def deep_tables(node: exp.Select, ctx: Ctx) -> set[str]:
+    """Every table a SELECT's FROM reads, also inside its derived tables and CTEs: a subquery
+    that reads one of them again needs a `.view()`, or Ibis may merge the two (TPC-H q15)."""
+    out: set[str] = set()
+    sources = [node.args["from_"].this] + [j.this for j in node.args.get("joins") or []]
+    for src in sources:
+        for t in src.find_all(exp.Table):
+            out.add(_table_name(t.name, ctx))
+            out |= ctx.cte_tables.get(_table_name(t.name, ctx), set())
+    return out
 
 
 def _comma_only(joins: list[exp.Join]) -> bool:
@@ -232,4 +242,4 @@ def _collapsed(alias, real, equalities, index, located) -> str | None:
     return None
 
 
-__all__ = ["V", "conjuncts", "from_clause"]
+__all__ = ["conjuncts", "from_clause", "join_columns"]

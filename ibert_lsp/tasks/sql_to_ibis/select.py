@@ -15,7 +15,7 @@ from .code import V, as_expr, call_text, is_ident, lit, pystr
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .expressions import translate
-from .relations import conjuncts, from_clause
+from .relations import conjuncts, deep_tables, from_clause
 from .windows import sort_key
 
 
@@ -209,17 +209,51 @@ def render_keys(keys: list[Key]) -> tuple[str, list, dict]:
     return ", ".join(parts), pos, kw
 
 
-def grouping_keys(node: exp.Select, rel: Rel, scope: Scope, sel, used: set[str]) -> tuple[list[Key], int]:
-    """GROUP BY keys (plain keys first, then ROLLUP keys); also how many are rolled up."""
+def grouping_sets(group: exp.Group) -> tuple[list[exp.Expression], list[frozenset[int]] | None]:
+    """All grouping expressions, and which of them each grouping set keeps (None: plain GROUP BY).
+
+    ROLLUP(a, b) keeps (a, b), (a), (); CUBE every subset; GROUPING SETS the listed ones; plain
+    keys next to them are kept in every set."""
+    from itertools import combinations
+
+    exprs: list[exp.Expression] = list(group.expressions)
+    fixed = frozenset(range(len(exprs)))
+
+    def index(e: exp.Expression) -> int:
+        e = _unparen(e)
+        for i, x in enumerate(exprs):
+            if key(x) == key(e):
+                return i
+        exprs.append(e)
+        return len(exprs) - 1
+
+    kinds = [k for k in ("rollup", "cube", "grouping_sets") if group.args.get(k)]
+    if not kinds:
+        return exprs, None
+    if len(kinds) > 1 or len(group.args[kinds[0]]) > 1:
+        raise Unsupported("combined ROLLUP/CUBE/GROUPING SETS are not supported")
+    spec = group.args[kinds[0]][0]
+    if kinds[0] == "grouping_sets":
+        sets = []
+        for item in spec.expressions:
+            members = item.expressions if isinstance(item, exp.Tuple) else [item]
+            sets.append(fixed | {index(m) for m in members})
+        return exprs, sets
+    idx = [index(e) for e in spec.expressions]
+    if kinds[0] == "rollup":
+        return exprs, [fixed | set(idx[:i]) for i in range(len(idx), -1, -1)]
+    return exprs, [fixed | set(c) for n in range(len(idx), -1, -1) for c in combinations(idx, n)]
+
+
+def grouping_keys(node: exp.Select, rel: Rel, scope: Scope, sel, used: set[str]
+                  ) -> tuple[list[Key], list[frozenset[int]] | None]:
+    """GROUP BY keys, plus the grouping sets for ROLLUP/CUBE/GROUPING SETS."""
     group = node.args.get("group")
     if group is None:
-        return [], 0
-    if group.args.get("cube") or group.args.get("grouping_sets"):
-        raise Unsupported("CUBE/GROUPING SETS are not supported")
-    rollups = group.args.get("rollup") or []
-    rolled = [e for r in rollups for e in r.expressions]
+        return [], None
+    exprs, sets = grouping_sets(group)
     out: list[Key] = []
-    for i, k in enumerate(list(group.expressions) + rolled):
+    for i, k in enumerate(exprs):
         v = translate(k, scope)
         alias = next((n for n, e in sel if key(e) == key(k) and n not in used and is_ident(n)), None)
         plain = isinstance(k, exp.Column) and v.text == rel.ref(v.value.get_name()).text
@@ -229,29 +263,29 @@ def grouping_keys(node: exp.Select, rel: Rel, scope: Scope, sel, used: set[str])
         else:
             out.append(Key(alias or f"key{i}", as_expr(v), False, k))
         used.add(out[-1].name)
-    if rolled:
-        scope.ctx.feature("rollup")
-    return out, len(rolled)
+    if sets is not None:
+        scope.ctx.feature("grouping_sets")
+    return out, sets
 
 
-def rollup_levels(keys: list[Key], n_rolled: int, groupings: list[exp.Expression]) -> list[list[Key]]:
-    """ROLLUP(a, b) = GROUP BY a, b  UNION ALL  GROUP BY a (b NULL)  UNION ALL  () (a, b NULL);
-    GROUPING(x) becomes a constant key: 1 where x is rolled up."""
-    fixed = len(keys) - n_rolled
+def set_levels(keys: list[Key], sets: list[frozenset[int]], groupings) -> list[list[Key]]:
+    """One key list per grouping set: dropped keys become typed NULLs, GROUPING(x) a constant
+    (1 where x is dropped); every level has the same columns in the same order."""
     levels = []
-    for i in range(n_rolled, -1 if n_rolled else 0, -1):
-        level = []
-        for j, k in enumerate(keys):
-            if j < fixed + i:
-                level.append(k)
-            else:
-                level.append(Key(k.name, _null_key(k, str(k.v.value.type())), False, k.node))
-        nulled = {key(k.node) for k in keys[fixed + i:]}
+    for kept in sets:
+        level = [k if j in kept else Key(k.name, _null_key(k, str(k.v.value.type())), False, k.node)
+                 for j, k in enumerate(keys)]
+        dropped = {key(k.node) for j, k in enumerate(keys) if j not in kept}
         for g_name, g in groupings:
-            bit = int(key(g.expressions[0]) in nulled)
+            bit = int(key(g.expressions[0]) in dropped)
             level.append(Key(g_name, V(f"ibis.literal({bit})", _ibis_literal(bit)), False))
         levels.append(level)
-    return levels or [keys]
+    return levels
+
+
+def group_has(kind: str, node: exp.Select) -> bool:
+    group = node.args.get("group")
+    return group is not None and bool(group.args.get(kind))
 
 
 def _ibis_literal(value):
@@ -266,23 +300,22 @@ def _null_key(k: Key, typ: str) -> V:
     return V(f"ibis.null().cast({pystr(typ)})", ibis.null().cast(typ))
 
 
-def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | None) -> tuple[Rel, Scope]:
-    """GROUP BY (+ ROLLUP) + aggregates (+ HAVING) -> the aggregated relation and a scope over it."""
-    ctx = scope.ctx
-    sel = items(node)
-    having = node.args.get("having")
-    order = node.args.get("order")
-    used: set[str] = set()
-    keys, n_rolled = grouping_keys(node, rel, scope, sel, used)
-    clauses = [e for _, e in sel] + ([having.this] if having is not None else [])
-    clauses += [o.this for o in order.expressions] if order is not None else []
+def collect_groupings(clauses: list[exp.Expression], sets) -> list[tuple[str, exp.Expression]]:
+    """GROUPING(x) calls, each to become a constant key column per grouping set."""
     groupings: list[tuple[str, exp.Expression]] = []
     for c in clauses:
         for g in c.find_all(exp.Grouping):
             if key(g) not in {key(x) for _, x in groupings}:
-                if len(g.expressions) != 1 or n_rolled == 0:
-                    raise Unsupported("GROUPING() needs one argument and a ROLLUP")
+                if len(g.expressions) != 1 or sets is None:
+                    raise Unsupported("GROUPING() needs one argument and ROLLUP/CUBE/GROUPING SETS")
                 groupings.append((f"grouping_{len(groupings)}", g))
+    return groupings
+
+
+def collect_metrics(sel, extra: list[exp.Expression], scope: Scope, used: set[str]
+                    ) -> tuple[list[tuple[str, V]], dict[str, str]]:
+    """Named metrics: a select item made only of aggregates keeps its alias (`total=...`);
+    aggregates needed elsewhere (HAVING, ORDER BY, mixed items) get hidden `aggN` columns."""
     metrics: list[tuple[str, V]] = []
     metric_of: dict[str, str] = {}
     for n, e in sel:
@@ -293,13 +326,7 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
         metrics.append((n, as_expr(translate(e, scope))))
         metric_of[key(e)] = n
         used.add(n)
-    rolled_up = n_rolled > 0
-    having_pre = having is not None and bool(keys) and not rolled_up and only_inside_aggregates(having.this) \
-        and not correlated(having.this) and not having.this.find(exp.Grouping)
-    extra = [e for _, e in sel if key(e) not in metric_of]
-    extra += [having.this] if having is not None and not having_pre else []
-    extra += [o.this for o in order.expressions] if order is not None else []
-    for e in extra:
+    for e in [e for _, e in sel if key(e) not in metric_of] + extra:
         for a in find_aggregates(e):
             if key(a) not in metric_of:
                 name = f"agg{len(metrics)}"
@@ -308,23 +335,43 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
                 metrics.append((name, as_expr(translate(a, scope))))
                 metric_of[key(a)] = name
                 used.add(name)
+    return metrics, metric_of
+
+
+def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | None) -> tuple[Rel, Scope]:
+    """GROUP BY (+ grouping sets) + aggregates (+ HAVING) -> the aggregated relation and a scope
+    over it in which keys, metrics and GROUPING() calls resolve to its columns."""
+    ctx = scope.ctx
+    sel = items(node)
+    having = node.args.get("having")
+    order = node.args.get("order")
+    used: set[str] = set()
+    keys, sets = grouping_keys(node, rel, scope, sel, used)
+    orders = [o.this for o in order.expressions] if order is not None else []
+    groupings = collect_groupings([e for _, e in sel] + ([having.this] if having else []) + orders, sets)
+    having_pre = having is not None and bool(keys) and sets is None and only_inside_aggregates(having.this) \
+        and not correlated(having.this)
+    extra = ([having.this] if having is not None and not having_pre else []) + orders
+    metrics, metric_of = collect_metrics(sel, extra, scope, used)
     ctx.feature("group_by" if keys else "aggregate")
+    if sets is not None and group_has("rollup", node):
+        ctx.feature("rollup")
     pred = as_expr(translate(having.this, scope)) if having_pre else None
     if having_pre:
         ctx.feature("having")
     for k in keys:  # plain keys carry the column itself: a rolled-up NULL needs its type
         if k.plain:
             k.v = V(k.v.text, rel.value[k.name])
-    levels = rollup_levels(keys, n_rolled, groupings) if n_rolled else [keys]
+    levels = set_levels(keys, sets, groupings) if sets is not None else [keys]
     if len(levels) > 1 and not rel.named:
         rel = ctx.assign("rows", rel)
     text, value = None, None
     for i, level in enumerate(levels):
-        grand_total = n_rolled > 0 and i == len(levels) - 1 and len(keys) == n_rolled
+        grand_total = sets is not None and not sets[i]
         t, v = _grand_total(rel, level, metrics) if grand_total else _aggregate(rel, level, metrics, pred)
         text, value = (t, v) if text is None else (f"{text}.union({t})", value.union(v))
     agg = Rel(text, value, {}, named=False)
-    post = Scope(ctx, agg, outer=outer, taken=scope.taken)
+    post = Scope(ctx, agg, outer=outer, taken=scope.taken, deep=scope.deep)
     for k in keys:
         post.subst[key(k.node)] = agg.ref(k.name)
     for g_name, g in groupings:
@@ -339,7 +386,7 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
 
 
 def _grand_total(rel: Rel, consts: list[Key], metrics: list[tuple[str, V]]):
-    """ROLLUP's `()` level: one row even over no input rows, so an ungrouped `agg`."""
+    """The `()` grouping set: one row even over no input rows, so an ungrouped `agg`."""
     cols = [(k.name, k.v) for k in consts] + list(metrics)
     value = rel.value.aggregate(**{n: v.value for n, v in cols})
     return f"{rel.text}.agg({call_text((), dict(cols))})", value
@@ -405,7 +452,7 @@ def source_rel(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str])
         raise Unsupported("SELECT without FROM is not supported")
     where = conjuncts(node.args["where"].this) if node.args.get("where") else []
     rel = from_clause(node, outer, ctx, where, taken)
-    scope = Scope(ctx, rel, outer=outer, taken=taken)
+    scope = Scope(ctx, rel, outer=outer, taken=taken, deep=deep_tables(node, ctx))
     hint = next(iter(rel.cols)) if len(rel.cols) == 1 else "joined"
     rel = where_clause(rel, where, scope, hint)
     scope.rel = rel

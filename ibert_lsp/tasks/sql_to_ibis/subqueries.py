@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .code import V, attr, binop, invert, lit, method
+from .code import V, attr, binop, lit, method
 from .context import Rel, Scope
 from .errors import Unsupported
 from .expressions import expr_v, handles, translate
@@ -50,12 +50,6 @@ def _inline(rel: Rel, item: exp.Expression, scope: Scope, hint: str) -> Rel:
     if uses > 1 or isinstance(item, exp.Count):
         return scope.ctx.assign(f"{hint}_sub" if hint != "joined" else "sub", rel)
     return Rel(rel.text, rel.value, rel.cols, named=True)
-
-
-def is_correlated(select: exp.Expression) -> bool:
-    from .select import correlated
-
-    return correlated(select)
 
 
 def _plain_column(select: exp.Expression) -> bool:
@@ -142,4 +136,4 @@ def scalar_subquery(node: exp.Subquery, scope: Scope) -> V:
     return method(col, "as_scalar")
 
 
-__all__ = ["exists", "in_subquery", "invert"]
+__all__ = ["exists", "in_subquery", "scalar_subquery"]
