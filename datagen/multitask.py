@@ -20,6 +20,9 @@ from datagen.mutations import clean_message, mutate
 from datagen.records import make_record, record_problems, schemas_of
 
 DIALECTS = ("postgres", "sqlite", "mysql", "bigquery", "snowflake", "trino")
+# `t.drop("a", "b")` compiles to `* EXCLUDE (a, b)` / `* EXCEPT (a, b)` with the names in set
+# order, which depends on PYTHONHASHSEED: not a stable target for a text-exact check.
+_UNSTABLE_SQL = re.compile(r"\b(EXCLUDE|EXCEPT)\s*\([^()]*,")
 
 
 def _meta(item: dict) -> dict:
@@ -51,6 +54,8 @@ def build_ibis_to_sql(item: dict) -> list[dict]:
             sql = gate.compile_code(item["ibis"], item["schemas"], dialect)
         except Exception:  # noqa: BLE001 - a dialect the compiler cannot target for this expr
             continue
+        if _UNSTABLE_SQL.search(sql):
+            continue  # Ibis orders these column lists by a set: the text changes per process
         out.append(make_record("ibis_to_sql", {"ibis": item["ibis"], "dialect": dialect},
                                {"sql": sql}, tables=item["schemas"], dialect=dialect,
                                extra_meta=_extra(item), **_meta(item)))

@@ -168,3 +168,12 @@ def test_compiled_sql_is_deterministic_across_processes():
                          timeout=120)
     here = gate.compile_code("t.agg(n=_.s.length().mean())", {"t": {"s": "string"}}, "mysql")
     assert out.stdout.strip() == here.strip(), out.stderr[-500:]
+
+
+def test_set_ordered_sql_is_not_used_as_a_target():
+    wide = {"w": {f"c{i}": "int64" for i in range(10)}}
+    item = {"ibis": "w.drop('c1', 'c2')", "schemas": wide, "template": "t",
+            "dialects": ["bigquery"]}
+    assert multitask.build_ibis_to_sql(item) == []  # EXCEPT (`status`, `amount`) in set order
+    one = multitask.build_ibis_to_sql({**item, "ibis": "w.drop('c1')"})
+    assert len(one) == 1 and "EXCEPT (`c1`)" in one[0]["target"]["sql"]

@@ -122,7 +122,7 @@ CASES = [
                        "group by grouping sets ((status, qty), (status), ())"), "orders.agg("),
     ("date_add", "select date_add(created, 5) as d from orders", "ibis.interval(days=5)"),
     ("group_key_alias", "select customer_id as cust, count(*) as n from orders group by 1",
-     "group_by(cust=orders.customer_id)"),
+     "group_by(cust=_.customer_id)"),
     ("comma_join_order", ("select o.id from orders o, items i, customers c where c.id = o.customer_id "
      "and i.order_id = o.id"), ".join(customers"),
 ]

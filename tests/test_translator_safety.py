@@ -125,7 +125,7 @@ def test_generator_hook_uses_shared_prompt_and_gate() -> None:
 
     res = translate("select id from orders qualify row_number() over (order by id) = 1", SCHEMAS,
                     generator=FakeGenerator())
-    assert len(prompts_seen) == 1 and "orders" in prompts_seen[0]
+    assert len(prompts_seen) == 1 and "sql_to_ibis" in prompts_seen[0]
     assert res.ibis is None and not res.verified
     ok = translate("select id from orders", SCHEMAS, generator=FakeGenerator())
     assert ok.verified and ok.source == "translator" and len(prompts_seen) == 1

@@ -54,8 +54,23 @@ def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s:
     return verdict
 
 
+def _parse(prompts: Any, out: str, inp: dict, context: dict) -> str:
+    """parse_output with the prompt's context when that version of prompts.py takes one."""
+    try:
+        return prompts.parse_output("sql_to_ibis", out, inp, context)
+    except TypeError:
+        return prompts.parse_output("sql_to_ibis", out, inp)
+
+
 def _generator_fallback(generator: Any, n: int = 4) -> Fallback | None:
-    """Wrap a model Generator as a fallback through the shared prompt format (tasks/prompts.py)."""
+    """Wrap a model Generator as a fallback: the model package's own wrapper when present,
+    else the shared prompt format (tasks/prompts.py) directly."""
+    try:
+        from ibert_lsp.model.candidates import make_sql_fallback
+    except ImportError:
+        pass
+    else:
+        return make_sql_fallback(generator, n=n)
     try:
         from ibert_lsp.tasks import prompts  # owned by the model engineer
     except ImportError:
@@ -69,7 +84,7 @@ def _generator_fallback(generator: Any, n: int = 4) -> Fallback | None:
         codes = []
         for out in outs:
             try:
-                codes.append(prompts.parse_output("sql_to_ibis", out, inp))
+                codes.append(_parse(prompts, out, inp, context))
             except Exception:  # noqa: BLE001, S112 - e.g. an invented literal placeholder: drop it
                 continue
         return codes

@@ -363,7 +363,7 @@ def group_by_clause(node: exp.Select, rel: Rel, scope: Scope, outer: Scope | Non
         if k.plain:
             k.v = V(k.v.text, rel.value[k.name])
     levels = set_levels(keys, sets, groupings) if sets is not None else [keys]
-    if len(levels) > 1 and not rel.named:
+    if len(levels) > 1 and not rel.text.isidentifier():
         rel = ctx.assign("rows", rel)
     text, value = None, None
     for i, level in enumerate(levels):
@@ -470,6 +470,9 @@ def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str
     grouped = node.args.get("group") is not None or node.args.get("having") is not None or any(
         find_aggregates(e) for _, e in sel)
     if grouped:
+        if rel.named and not correlated(node.args.get("having") or exp.Null()):
+            rel = Rel(rel.text, rel.value, rel.cols)  # metrics read through `_`, as Ibis docs do
+            scope.rel = rel
         rel, scope = group_by_clause(node, rel, scope, outer)
     if any(correlated(e) for _, e in sel) and not rel.named:
         rel = ctx.assign(hint, rel)
