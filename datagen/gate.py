@@ -142,6 +142,7 @@ def _quiet() -> None:
 
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", SyntaxWarning)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
