@@ -7,6 +7,8 @@ says why not: the translator never answers silently wrong.
 
 from __future__ import annotations
 
+import ibert_lsp.validate  # noqa: F401  (pins Ibis's SQL dialects before sqlglot is used)
+
 from .api import Result, translate
 
 __all__ = ["Result", "translate"]
