@@ -5,7 +5,7 @@ ibert := ".venv/bin/ibert"
 python := ".venv/bin/python"
 out := "data/generated"
 # the Ibis documentation corpus, mined in place when present (never copied into the repo)
-ibis_docs := "/work/shared/corpora/ibis-docs"
+ibis_docs := justfile_directory() / ".." / "shared" / "corpora" / "ibis-docs"
 docs_source := if path_exists(ibis_docs) == "true" { "--source " + ibis_docs } else { "" }
 
 default:
