@@ -54,42 +54,12 @@ def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s:
     return verdict
 
 
-def _parse(prompts: Any, out: str, inp: dict, context: dict) -> str:
-    """parse_output with the prompt's context when that version of prompts.py takes one."""
-    try:
-        return prompts.parse_output("sql_to_ibis", out, inp, context)
-    except TypeError:
-        return prompts.parse_output("sql_to_ibis", out, inp)
+def _generator_fallback(generator: Any, n: int = 4) -> Fallback:
+    """Wrap a model Generator as a fallback through the model package's own candidate maker,
+    which builds the prompt with the shared format and restores masked names and literals."""
+    from ibert_lsp.model.candidates import make_sql_fallback
 
-
-def _generator_fallback(generator: Any, n: int = 4) -> Fallback | None:
-    """Wrap a model Generator as a fallback: the model package's own wrapper when present,
-    else the shared prompt format (tasks/prompts.py) directly."""
-    try:
-        from ibert_lsp.model.candidates import make_sql_fallback
-    except ImportError:
-        pass
-    else:
-        return make_sql_fallback(generator, n=n)
-    try:
-        from ibert_lsp.tasks import prompts  # owned by the model engineer
-    except ImportError:
-        return None
-
-    def ask(sql: str, schemas: dict) -> list[str]:
-        inp = {"sql": sql}
-        context = {"tables": {t: {"schema": c} for t, c in schemas.items()}}
-        prompt = prompts.build_prompt("sql_to_ibis", inp, context)
-        outs = generator.generate(prompt, n=n, max_new_tokens=256, stop=prompts.STOP["sql_to_ibis"])
-        codes = []
-        for out in outs:
-            try:
-                codes.append(_parse(prompts, out, inp, context))
-            except Exception:  # noqa: BLE001, S112 - e.g. an invented literal placeholder: drop it
-                continue
-        return codes
-
-    return ask
+    return make_sql_fallback(generator, n=n)
 
 
 def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool = True,
