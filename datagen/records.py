@@ -10,24 +10,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-TASKS = ("code_completion", "ibis_to_sql", "sql_to_ibis", "error_resolution", "qa",
-         "documentation")
-INPUT_KEYS = {
-    "code_completion": ("prefix", "suffix"),
-    "ibis_to_sql": ("ibis", "dialect"),
-    "sql_to_ibis": ("sql",),
-    "error_resolution": ("code", "error"),
-    "qa": ("question",),
-    "documentation": ("code", "style"),
-}
-TARGET_KEYS = {
-    "code_completion": ("completion",),
-    "ibis_to_sql": ("sql",),
-    "sql_to_ibis": ("ibis",),
-    "error_resolution": ("fixed",),
-    "qa": ("answer",),
-    "documentation": ("docstring",),
-}
+# The task formats are the serving side's: one definition, in the prompt module.
+from ibert_lsp.tasks.prompts import INPUT_KEYS, TARGET_KEY, TASKS
+
 META_KEYS = ("template", "source", "features", "difficulty", "family")
 
 
@@ -100,7 +85,7 @@ def record_problems(rec: Any) -> list[str]:
     for k in INPUT_KEYS[task]:
         if not isinstance(rec["input"].get(k), str):
             probs.append(f"input.{k} must be a string")
-    for k in TARGET_KEYS[task]:
+    for k in (TARGET_KEY[task],):
         if not isinstance(rec["target"].get(k), str) or not rec["target"][k].strip():
             probs.append(f"target.{k} must be a non-empty string")
     for k in META_KEYS:
