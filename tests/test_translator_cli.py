@@ -75,3 +75,16 @@ def test_file_argument(tmp_path, monkeypatch, capsys) -> None:
 def test_bad_schema_is_user_error(schema, monkeypatch, capsys) -> None:
     code, _, err = run(["--schema", schema], "select id from orders", monkeypatch, capsys)
     assert code == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("sql,needle", [
+    ("SELEC id FROM orders", "does not parse as duckdb at line 1, col"),
+    ("SELECT amount FROM orders WHERE (status = 'a'", "Expecting )"),
+    ("SELECT * FROM nope", "unknown table nope; the schema has: orders"),
+    ("SELECT nope FROM orders", "Column 'nope' could not be resolved"),
+])
+def test_bad_sql_names_what_and_where(sql, needle, monkeypatch, capsys) -> None:
+    code, out, err = run(["--schema", SCHEMA], sql, monkeypatch, capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("no verified translation: ") and needle in err
+    assert "Traceback" not in err

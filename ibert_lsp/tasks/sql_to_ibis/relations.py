@@ -49,7 +49,8 @@ def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
     elif name in ctx.tables:
         base = Rel(name, ctx.tables[name], {}, named=True)
     else:
-        raise Unsupported(f"unknown table {name}")
+        known = ", ".join(sorted(ctx.tables)) or "no tables"
+        raise Unsupported(f"unknown table {name}; the schema has: {known}")
     if name in taken:
         ctx.feature("self_join")
         view = Rel(f"{base.text}.view()", base.value.view(), {}, named=False)
