@@ -17,15 +17,24 @@ Per-task record keys (dataset records, DESIGN.md):
 `context` is the record's context (`{"tables": {name: {"schema": {col: type}} or {col: type}}}`).
 The translation tasks mask literals (`ibert_lsp.tasks.literals`): prompt and target carry `<L0>`,
 `<L1>`, ... and `parse_output(task, text, inp)` puts the values back.
+
+All four code tasks mask the names of tables and columns (`<T0>`, `<C0>`, ...; translation tasks:
+the tables the source names; `code_completion` and `error_resolution`: the tables the code or the
+error names, all of the context's tables when it names none), so a small model never has to spell
+a name it has not seen. `parse_output` needs the `inp` and `context` the prompt was built from to
+put the names back; for the two code tasks a caller that passes neither gets the names of the last
+prompt built for that task on the same thread (a candidate whose placeholders cannot be restored
+parses to "" for them, never to half-restored code).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 
 from ibert_lsp.tasks import literals as lit
 
-PROMPT_FORMAT_VERSION = 2
+PROMPT_FORMAT_VERSION = 3  # 3: names masked in code_completion and error_resolution
 
 TASKS = (
     "code_completion",
@@ -166,6 +175,46 @@ def source_identifiers(task: str, inp: dict, context: dict | None) -> lit.Identi
     return lit.Identifiers.from_source(_field(inp, key, task), _tables(inp, context))
 
 
+# The code tasks whose prompt and target carry name placeholders (see the module docstring).
+_NAME_MASKED = ("code_completion", "error_resolution")
+_last_names = threading.local()  # task -> (input key, Identifiers) of the last prompt built
+
+
+def _names_key(task: str, inp: dict | None) -> tuple:
+    if task == "code_completion":
+        return (str(inp.get("prefix", "")), str(inp.get("suffix") or ""))
+    return (str(inp.get("code", "")), str(inp.get("error") or ""))
+
+
+def code_identifiers(task: str, inp: dict, context: dict | None = None) -> lit.Identifiers | None:
+    """The table/column placeholders of a code task's input (None for the other tasks): the
+    tables its text names (the error message included), all tables when it names none."""
+    if task not in _NAME_MASKED:
+        return None
+    tables = _tables(inp, context)
+    text = "\n".join(_names_key(task, inp))
+    ids = lit.Identifiers.from_source(text, tables)
+    if not ids.tables and tables:
+        ids = lit.Identifiers.from_source(" ".join(str(t) for t in tables), tables)
+    return ids
+
+
+def _identifiers_for_parse(task: str, inp: dict | None, context: dict | None):
+    """The placeholders `build_prompt` used for this input (see the module docstring)."""
+    if inp is not None and (context is not None or isinstance(inp.get("tables"), dict)):
+        return code_identifiers(task, inp, context)
+    last = getattr(_last_names, "by_task", {}).get(task)
+    if last is not None and (inp is None or last[0] == _names_key(task, inp)):
+        return last[1]
+    return code_identifiers(task, inp, context) if inp is not None else None
+
+
+def _remember(task: str, inp: dict, ids: lit.Identifiers) -> None:
+    if not hasattr(_last_names, "by_task"):
+        _last_names.by_task = {}
+    _last_names.by_task[task] = (_names_key(task, inp), ids)
+
+
 def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     """The prompt text for one task input; the model continues it with the target."""
     _check_task(task)
@@ -173,9 +222,12 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     if context is None and isinstance(inp.get("tables"), dict):
         context = {"tables": inp["tables"]}  # callers may pass the tables inside the input
     if task == "code_completion":
-        prefix = _tail(_field(inp, "prefix", task))
-        suffix = _head(_field(inp, "suffix", task, ""))
-        tables = schema_line(context, prefix + suffix)
+        _field(inp, "prefix", task)
+        ids = code_identifiers(task, inp, context)
+        _remember(task, inp, ids)
+        prefix = ids.mask(_tail(_field(inp, "prefix", task)))
+        suffix = ids.mask(_head(_field(inp, "suffix", task, "")))
+        tables = ids.schema_line()
         return f"{tok}{tables}{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
     if task == "sql_to_ibis":
         raw = _field(inp, "sql", task)
@@ -191,9 +243,12 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
         dialect = inp.get("dialect") or "duckdb"
         return f"{tok}\n{tables}dialect: {dialect}\nibis:\n{_head(code).strip()}\nsql:\n"
     if task == "error_resolution":
-        code = _tail(_field(inp, "code", task)).strip("\n")
-        error = _head(_field(inp, "error", task, ""), 400).strip()
-        tables = schema_line(context, code)
+        _field(inp, "code", task)
+        ids = code_identifiers(task, inp, context)
+        _remember(task, inp, ids)
+        code = ids.mask(_tail(_field(inp, "code", task)).strip("\n"))
+        error = ids.mask(_head(_field(inp, "error", task, ""), 400).strip())
+        tables = ids.schema_line()
         return f"{tok}\n{tables}code:\n{code}\nerror: {error}\nfixed:\n"
     if task == "qa":
         question = _head(_field(inp, "question", task)).strip()
@@ -223,6 +278,12 @@ def target_text(task: str, target: dict | str, inp: dict | None = None,
         lits = source_literals(task, inp, context)
         value = lit.mask_target(value.strip(), _LANG_TARGET[task], lits)
         value = source_identifiers(task, inp, context).mask(value)
+    elif task in _NAME_MASKED:
+        if inp is None:
+            raise PromptError(f"task {task}: target_text needs the input to mask names")
+        if task == "error_resolution":
+            value = value.strip("\n")
+        value = code_identifiers(task, inp, context).mask(value)
     elif task != "code_completion":
         value = value.strip("\n")
     return value
@@ -264,6 +325,13 @@ def parse_output(task: str, text: str, inp: dict | None = None,
         if lit.IDENT_PLACEHOLDER.search(text) or lit.PLACEHOLDER.search(text):
             raise lit.UnknownPlaceholder(text)
         return text
-    if task == "code_completion":
-        return text
+    if task in _NAME_MASKED:
+        ids = _identifiers_for_parse(task, inp, context)
+        try:
+            text = ids.unmask(text) if ids is not None else text
+        except lit.UnknownPlaceholder:
+            return ""
+        if lit.IDENT_PLACEHOLDER.search(text):
+            return ""
+        return text if task == "code_completion" else text.strip("\n")
     return text.strip("\n")
