@@ -110,3 +110,43 @@ def test_column_name_strings_are_not_masked():
     a = prompts.build_prompt("ibis_to_sql", {"ibis": code.replace("user_id", "kind")}, CTX)
     b = prompts.build_prompt("ibis_to_sql", {"ibis": code}, CTX)
     assert a != b and "'<C0>'" in b  # a name: masked as a name, not as a literal
+
+
+def test_error_resolution_masks_names_in_code_error_and_target():
+    inp = {"code": "events.group_by(country).agg(n=_.count())",
+           "error": "name 'country' is not defined"}
+    target = {"fixed": "events.group_by('country').agg(n=_.count())"}
+    prompt, completion = prompts.training_text("error_resolution", inp, target, CTX)
+    assert "events" not in prompt and "country" not in prompt
+    assert "tables: <T0>(<C0> int64, <C1> float64, <C2> string)" in prompt
+    assert "code:\n<T0>.group_by(<C2>)" in prompt and "error: name '<C2>' is not defined" in prompt
+    body = completion[: -len(prompts.EOS)]
+    assert body == "<T0>.group_by('<C2>').agg(n=_.count())"
+    assert prompts.parse_output("error_resolution", completion, inp, CTX) == target["fixed"]
+    # an invented placeholder gives no candidate, never half-restored code
+    assert prompts.parse_output("error_resolution", "<T0>.<C9>", inp, CTX) == ""
+
+
+def test_code_completion_masks_names_and_all_tables_when_none_named():
+    inp = {"prefix": "expr = ", "suffix": ""}
+    prompt = prompts.build_prompt("code_completion", inp, CTX)
+    assert "tables: <T0>(<C0> int64" in prompt and "events" not in prompt
+    inp = {"prefix": "expr = events.select(", "suffix": ")"}
+    prompt, completion = prompts.training_text("code_completion", inp,
+                                               {"completion": "'user_id', 'amount'"}, CTX)
+    assert "<fim_prefix>expr = <T0>.select(<fim_suffix>)" in prompt
+    assert completion == "'<C0>', '<C1>'" + prompts.EOS
+
+
+def test_parse_restores_names_from_the_input_and_context_of_the_prompt():
+    # serving parses with the same input and context it built the prompt from
+    inp = {"code": "events.amout", "error": "Table 'events' has no column 'amout'"}
+    prompt = prompts.build_prompt("error_resolution", inp, CTX)
+    assert "events" not in prompt and "<T0>" in prompt
+    assert prompts.parse_output("error_resolution", "<T0>.<C1>", inp, CTX) == "events.amount"
+    inp = {"prefix": "events.", "suffix": ""}
+    prompts.build_prompt("code_completion", inp, CTX)
+    assert prompts.parse_output("code_completion", "select('<C0>')<|endoftext|>", inp, CTX) == \
+        "select('user_id')"
+    # a placeholder the input never had is no candidate, not a crash
+    assert prompts.parse_output("code_completion", "select('<C9>')", inp, CTX) == ""

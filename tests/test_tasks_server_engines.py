@@ -91,7 +91,14 @@ def test_continuations_are_gated_and_special_tokens_dropped():
                 "group_by('country')"])
     out = completion.continuations(code, 2, 11, SCHEMAS, gen, n=3)
     assert out == ["filter(_.amount > 1)", "group_by('country')"]
-    assert "<fim_middle>" in gen.prompts[0] and "events(user_id int64" in gen.prompts[0]
+    # the served prompt is exactly the training format (names masked, schema included)
+    from ibert_lsp.tasks import prompts
+
+    prefix = code
+    expected = prompts.build_prompt("code_completion", {"prefix": prefix, "suffix": ""},
+                                    {"tables": {k: dict(v) for k, v in SCHEMAS.items()}})
+    assert gen.prompts[0] == expected
+    assert "<fim_middle>" in expected and "<C0> int64" in expected
 
 
 @pytest.mark.parametrize("bad,good", [

@@ -619,10 +619,9 @@ def continuations(
     rest_of_line = lines[line][character:] if line < len(lines) else ""
     if multiline is None:
         multiline = not rest_of_line.strip()
-    prompt = prompts.build_prompt(
-        "code_completion", {"prefix": prefix, "suffix": suffix},
-        {"tables": {k: dict(v) for k, v in schemas.items()}},
-    )
+    inp = {"prefix": prefix, "suffix": suffix}
+    context = {"tables": {k: dict(v) for k, v in schemas.items()}}
+    prompt = prompts.build_prompt("code_completion", inp, context)
     stop = tuple(prompts.STOP["code_completion"]) + (() if multiline else ("\n",))
     t0 = time.monotonic()
     try:
@@ -634,7 +633,7 @@ def continuations(
     for text in raw:
         if cancel is not None and cancel.is_set():
             break
-        text = prompts.parse_output("code_completion", text)
+        text = prompts.parse_output("code_completion", text, inp, context)
         text = text.rstrip()
         if not multiline:
             text = text.split("\n")[0]

@@ -282,8 +282,8 @@ def model_fixes(code: str, schemas: Schemas, problem: Problem, generator: Any, *
     a, b, block = _statement_lines(code, problem)
     indent = len(block) - len(block.lstrip(" "))
     inp = {"code": textwrap.dedent(block), "error": problem.message}
-    prompt = prompts.build_prompt("error_resolution", inp,
-                                  {"tables": {k: dict(v) for k, v in schemas.items()}})
+    context = {"tables": {k: dict(v) for k, v in schemas.items()}}
+    prompt = prompts.build_prompt("error_resolution", inp, context)
     try:
         raw = generator.generate(prompt, n=n, max_new_tokens=max_new_tokens,
                                  stop=prompts.STOP["error_resolution"], deadline_s=deadline_s,
@@ -292,7 +292,7 @@ def model_fixes(code: str, schemas: Schemas, problem: Problem, generator: Any, *
         return []
     out = []
     for text in raw:
-        fixed = prompts.parse_output("error_resolution", text, inp).strip("\n")
+        fixed = prompts.parse_output("error_resolution", text, inp, context).strip("\n")
         if not fixed.strip():
             continue
         # the model may answer with only the expression: keep the assignment target

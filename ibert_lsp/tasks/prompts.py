@@ -30,7 +30,6 @@ parses to "" for them, never to half-restored code).
 from __future__ import annotations
 
 import re
-import threading
 
 from ibert_lsp.tasks import literals as lit
 
@@ -177,7 +176,6 @@ def source_identifiers(task: str, inp: dict, context: dict | None) -> lit.Identi
 
 # The code tasks whose prompt and target carry name placeholders (see the module docstring).
 _NAME_MASKED = ("code_completion", "error_resolution")
-_last_names = threading.local()  # task -> (input key, Identifiers) of the last prompt built
 
 
 def _names_key(task: str, inp: dict | None) -> tuple:
@@ -200,19 +198,9 @@ def code_identifiers(task: str, inp: dict, context: dict | None = None) -> lit.I
 
 
 def _identifiers_for_parse(task: str, inp: dict | None, context: dict | None):
-    """The placeholders `build_prompt` used for this input (see the module docstring)."""
-    if inp is not None and (context is not None or isinstance(inp.get("tables"), dict)):
-        return code_identifiers(task, inp, context)
-    last = getattr(_last_names, "by_task", {}).get(task)
-    if last is not None and (inp is None or last[0] == _names_key(task, inp)):
-        return last[1]
+    """The placeholders `build_prompt` used for this input: callers pass the same `inp` and
+    `context` they built the prompt from."""
     return code_identifiers(task, inp, context) if inp is not None else None
-
-
-def _remember(task: str, inp: dict, ids: lit.Identifiers) -> None:
-    if not hasattr(_last_names, "by_task"):
-        _last_names.by_task = {}
-    _last_names.by_task[task] = (_names_key(task, inp), ids)
 
 
 def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
@@ -224,7 +212,6 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     if task == "code_completion":
         _field(inp, "prefix", task)
         ids = code_identifiers(task, inp, context)
-        _remember(task, inp, ids)
         prefix = ids.mask(_tail(_field(inp, "prefix", task)))
         suffix = ids.mask(_head(_field(inp, "suffix", task, "")))
         tables = ids.schema_line()
@@ -245,7 +232,6 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
     if task == "error_resolution":
         _field(inp, "code", task)
         ids = code_identifiers(task, inp, context)
-        _remember(task, inp, ids)
         code = ids.mask(_tail(_field(inp, "code", task)).strip("\n"))
         error = ids.mask(_head(_field(inp, "error", task, ""), 400).strip())
         tables = ids.schema_line()
