@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.tasks.introspect import public_members
 
 # Methods whose positional arguments are column names (strings) or column expressions.
 STRING_COLUMN_METHODS = {
@@ -283,15 +284,7 @@ def _kind_of(obj: Any) -> str:
 def class_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
     """Public members of an Ibis class: (name, kind, signature, first docstring paragraph)."""
     out = []
-    for name in sorted(dir(cls)):
-        if name.startswith("_"):
-            continue
-        try:
-            obj = inspect.getattr_static(cls, name)
-        except AttributeError:
-            continue
-        if isinstance(obj, (staticmethod, classmethod)):
-            obj = obj.__func__
+    for name, obj in public_members(cls):
         kind = _kind_of(obj)
         target = obj.fget if isinstance(obj, property) else obj
         sig = _signature(target, name) if kind == "method" else name

@@ -16,6 +16,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+from ibert_lsp.tasks.introspect import public_members
+
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 _STOP = set(
     ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "be", "by", "with", "as", "at", "it", "this", "that", "from", "how", "do", "i", "can", "what", "which", "when", "where", "why", "does", "my", "me", "we", "you", "your", "into", "use", "using", "get", "should"]
@@ -109,15 +111,7 @@ def build_index() -> tuple[Doc, ...]:
         if not name.startswith("_") and inspect.isfunction(obj):
             add("selectors", name, obj)
     for owner, cls in _classes():
-        for name in sorted(dir(cls)):
-            if name.startswith("_"):
-                continue
-            try:
-                obj = inspect.getattr_static(cls, name)
-            except AttributeError:
-                continue
-            if isinstance(obj, (staticmethod, classmethod)):
-                obj = obj.__func__
+        for name, obj in public_members(cls):
             if isinstance(obj, property):
                 obj = obj.fget
             if not callable(obj):
