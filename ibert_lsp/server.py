@@ -17,7 +17,6 @@ import functools
 import logging
 import os
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -201,14 +200,7 @@ class IbertServer(LanguageServer):
         gen = self.generator
         if gen is None:
             return None
-        cancel = threading.Event()
-        fut = self.worker.run(fn, *args, generator=gen, cancel=cancel, **kwargs)
-        try:
-            return await asyncio.wrap_future(fut)
-        except asyncio.CancelledError:
-            cancel.set()
-            fut.cancel()
-            raise
+        return await self.worker.arun(fn, *args, generator=gen, **kwargs)
 
     def tell_no_model_once(self) -> None:
         if not self._told_no_model:

@@ -71,15 +71,25 @@ class GenerationWorker:
         """Run any model-bound function (e.g. a task over the generator) in the worker."""
         return self._pool.submit(fn, *args, **kwargs)
 
-    async def agenerate(self, prompt: str, **kwargs) -> list[str]:
+    async def arun(self, fn: Callable, *args, **kwargs):
+        """Await `fn(*args, cancel=event, **kwargs)` in the worker; cancelling the awaiting task
+        sets the event (the model's StoppingCriteria watches it) and drops a queued call."""
         cancel = threading.Event()
-        fut = self.submit(prompt, cancel=cancel, **kwargs)
+        fut = self.run(fn, *args, cancel=cancel, **kwargs)
         try:
             return await asyncio.wrap_future(fut)
         except asyncio.CancelledError:
             cancel.set()
             fut.cancel()
             raise
+
+    async def agenerate(self, prompt: str, **kwargs) -> list[str]:
+        def generate(cancel: threading.Event) -> list[str]:
+            if cancel.is_set() or self._generator is None:
+                return []
+            return self._generator.generate(prompt, cancel=cancel, **kwargs)
+
+        return await self.arun(generate)
 
     def shutdown(self, wait: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
