@@ -44,3 +44,19 @@ def decode_text(data: bytes, source: str, *, what: str = "input") -> str:
     if not text.strip():
         raise IbertError(f"{source} is empty: no {what} to read")
     return text
+
+
+SCHEMA_HELP = (
+    "JSON text or file {table: {col: type}}, a .duckdb file, or 'col: type, ...' with "
+    "--table-name"
+)
+TABLE_NAME_HELP = (
+    "name of a table the code uses (repeatable); its schema is inferred unless --schema gives it"
+)
+
+
+def add_schema_options(p, *, schema_help: str = SCHEMA_HELP) -> None:
+    """`--schema` and repeatable `--table-name`, spelled alike in every command that reads code."""
+    p.add_argument("--schema", "-s", help=schema_help)
+    p.add_argument("--table-name", "-t", action="append", dest="table_names",
+                   help=TABLE_NAME_HELP)

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from ibert_lsp.commands.io import read_input
+from ibert_lsp.commands.io import add_schema_options, read_input
 from ibert_lsp.errors import IbertError
 
 
@@ -35,9 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "before the cursor. Candidates must evaluate through the gate.")
     p.add_argument("file", nargs="?", default="-", help="Python file, or - for stdin")
     p.add_argument("--suffix", default="", help="code after the cursor")
-    p.add_argument("--schema", "-s", help="JSON {table: {col: type}}, a .duckdb file, or "
-                   "'col: type, ...' with --table-name")
-    p.add_argument("--table-name", "-t", action="append", dest="table_names")
+    add_schema_options(p)
     _common(p)
     p.set_defaults(func=run_complete)
 
@@ -47,9 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", nargs="?", default="-", help="Python file, or - for stdin")
     p.add_argument("--error", help="the error message (default: what the gate reports)")
     p.add_argument("--context", help="extra context, e.g. 'age column is integer type'")
-    p.add_argument("--schema", "-s", help="JSON {table: {col: type}}, a .duckdb file, or "
-                   "'col: type, ...' with --table-name")
-    p.add_argument("--table-name", "-t", action="append", dest="table_names")
+    add_schema_options(p)
     _common(p)
     p.set_defaults(func=run_fix)
 
@@ -58,8 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "evaluate through the gate.")
     p.add_argument("file", nargs="?", default="-", help="text file with the question, or -")
     p.add_argument("--context", help="extra context, e.g. \"I'm using the DuckDB backend\"")
-    p.add_argument("--schema", "-s", help="schemas the answer's code may use")
-    p.add_argument("--table-name", "-t", action="append", dest="table_names")
+    add_schema_options(p, schema_help="schemas the answer's code may use")
     _common(p, n=2)
     p.set_defaults(func=run_qa)
 

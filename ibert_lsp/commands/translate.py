@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ibert_lsp.commands.io import read_input
+from ibert_lsp.commands.io import add_schema_options, read_input
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,14 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", default="-", help="Python file with Ibis code, or - for stdin")
     p.add_argument("--dialect", "-d", default="duckdb", help="target SQL dialect (default: duckdb)")
-    p.add_argument(
-        "--schema", "-s",
-        help="JSON text or file {table: {col: type}}, a .duckdb file, or 'col: type, ...' "
-        "with --table-name",
-    )
-    p.add_argument("--table-name", "-t", action="append", dest="table_names",
-                   help="name of a table the code uses (repeatable); its schema is inferred "
-                   "unless --schema gives it")
+    add_schema_options(p)
     p.add_argument("--json", action="store_true", help="print a JSON object instead of SQL")
     p.add_argument("--list-dialects", action="store_true", help="print the dialects and exit")
     p.set_defaults(func=run)
