@@ -14,6 +14,8 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from ibert_lsp.validate.synth import parse_number
+
 PLACEHOLDER = re.compile(r"<L(\d+)>")
 MAX_LITERALS = 16
 
@@ -54,16 +56,6 @@ class Literals:
         return {f"<L{i}>": v for i, v in enumerate(self.values)}
 
 
-def _num(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return None
-
-
 def sql_literals(sql: str) -> list[tuple[int, int, object]]:
     """(start, end, value) of each string/number literal in SQL text."""
     out = []
@@ -71,7 +63,7 @@ def sql_literals(sql: str) -> list[tuple[int, int, object]]:
         if m.group("str") is not None:
             out.append((m.start(), m.end(), m.group("str")[1:-1].replace("''", "'")))
         elif m.group("num") is not None:
-            v = _num(m.group("num"))
+            v = parse_number(m.group("num"))
             if v is not None:
                 out.append((m.start(), m.end(), v))
     return out
@@ -156,7 +148,7 @@ def code_literals(code: str) -> list[tuple[int, int, object]]:
             if not isinstance(value, str):
                 continue
         else:
-            value = _num(text.replace("_", ""))
+            value = parse_number(text.replace("_", ""))
             if value is None:
                 continue
         start = offs[tok.start[0] - 1] + tok.start[1]

@@ -50,10 +50,10 @@ def literals_from_sql(sql: str, dialect: str = "duckdb") -> list[Any]:
             if lit.is_string:
                 out.extend(_string_variants(lit.this))
             else:
-                out.append(_number(lit.this))
+                out.append(parse_number(lit.this))
             parent = lit.parent
             if isinstance(parent, exp.Neg) and not lit.is_string:
-                out.append(-_number(lit.this))
+                out.append(-parse_number(lit.this))
     return [v for v in out if v is not None]
 
 
@@ -78,7 +78,8 @@ def literals_from_code(code: str) -> list[Any]:
     return out
 
 
-def _number(text: str) -> int | float | None:
+def parse_number(text: str) -> int | float | None:
+    """A SQL or Python number literal's value (int when it is one), None when it is not."""
     try:
         return int(text)
     except ValueError:
