@@ -232,3 +232,28 @@ def test_sql_fallback_from_a_generator(gen):
     assert isinstance(out, list) and len(out) <= 2
     for code in out:
         assert "<L" not in code and "<|" not in code
+
+
+def test_placeholders_the_prompt_lacks_are_never_generated(gen):
+    # decoding restricted to one letter and two placeholders: the one the prompt carries may
+    # appear, the one it lacks (unrestorable) must not, however many tokens are drawn
+    letter = _plain_ids(gen, n=1)
+    present = gen.tokenizer.convert_tokens_to_ids("<C0>")
+    absent = gen.tokenizer.convert_tokens_to_ids("<C7>")
+    prompt = prompts.build_prompt("sql_to_ibis", {"sql": "SELECT user_id FROM events"}, CONTEXT)
+    assert "<C0>" in prompt and "<C7>" not in prompt
+    outs = gen.generate(prompt, n=1, max_new_tokens=30, temperature=1.5,
+                        allowed_token_ids=letter + [present, absent])
+    outs += gen.generate(prompt, n=3, max_new_tokens=30,
+                         allowed_token_ids=letter + [present, absent])
+    assert outs and all("<C7>" not in o for o in outs)
+    # and the mask is what stops it: where the placeholder scores highest it is still refused
+    import torch
+
+    from ibert_lsp.model.hf import _TokenMask
+
+    scores = torch.zeros((1, len(gen.tokenizer)))
+    scores[0, absent] = 5.0
+    assert int(_TokenMask(allowed=letter + [absent])(None, scores).argmax()) == absent
+    masked = _TokenMask(allowed=letter + [absent], banned=[absent])(None, scores)
+    assert int(masked.argmax()) == letter[0]

@@ -69,10 +69,21 @@ def test_fim_prompt_and_special_tokens_never_leak():
     inp = {"prefix": "expr = events.", "suffix": "\nprint(expr)"}
     prompt = prompts.build_prompt("code_completion", inp, CTX)
     assert prompt.endswith(prompts.FIM_MIDDLE)
-    assert prompt.index(prompts.FIM_PREFIX) < prompt.index(prompts.FIM_SUFFIX)
+    # suffix-prefix-middle: the prefix ends right where the model continues
+    assert prompt.index(prompts.FIM_SUFFIX) < prompt.index(prompts.FIM_PREFIX)
+    assert prompt.endswith("expr = <T0>." + prompts.FIM_MIDDLE)
     raw = "select('user_id')<fim_middle><|endoftext|>more"
     assert prompts.parse_output("code_completion", raw, inp) == "select('user_id')"
     assert prompts.parse_output("code_completion", "<|pad|>filter(x)", inp) == "filter(x)"
+
+
+def test_absent_placeholders_are_those_the_prompt_lacks():
+    inp = {"sql": "SELECT user_id FROM events WHERE amount > 3"}
+    prompt = prompts.build_prompt("sql_to_ibis", inp, CTX)
+    absent = prompts.absent_placeholders(prompt)
+    assert "<T0>" not in absent and "<C0>" not in absent and "<L0>" not in absent
+    assert "<T1>" in absent and "<L1>" in absent
+    assert set(prompts.absent_placeholders("no placeholders")) == set(prompts.PLACEHOLDER_TOKENS)
 
 
 @pytest.mark.parametrize("task", prompts.TASKS)
@@ -134,7 +145,7 @@ def test_code_completion_masks_names_and_all_tables_when_none_named():
     inp = {"prefix": "expr = events.select(", "suffix": ")"}
     prompt, completion = prompts.training_text("code_completion", inp,
                                                {"completion": "'user_id', 'amount'"}, CTX)
-    assert "<fim_prefix>expr = <T0>.select(<fim_suffix>)" in prompt
+    assert prompt.endswith("<fim_suffix>)<fim_prefix>expr = <T0>.select(<fim_middle>")
     assert completion == "'<C0>', '<C1>'" + prompts.EOS
 
 

@@ -47,17 +47,35 @@ def test_losses_fall():
     assert 0 < state["lora"]["trainable_fraction"] < 0.2
 
 
-def test_rerun_skips_finished_stages(tmp_path):
+def test_rerun_skips_finished_stages():
     from training.config import config_path, load_config
     from training.pipeline import run
 
     run_dir, _ = micro_run()
-    data = write_corpus(tmp_path / "data", n_train=8, n_test=2)
-    cfg = load_config(config_path("micro"), {"data": {"dir": str(data)}})
+    cfg = load_config(config_path("micro"), {"data": {"dir": str(run_dir.parent / "data")},
+                                             "eval": {"max_per_task": 2},
+                                             "lora": {"max_minutes": 9}})  # a budget only
     before = (run_dir / "model" / "adapter" / "adapter_model.safetensors").stat().st_mtime
     state = run(cfg, run_dir, progress=False, skip_eval=True)
     after = (run_dir / "model" / "adapter" / "adapter_model.safetensors").stat().st_mtime
     assert before == after and state["done"]["lora"]
+
+
+def test_rerun_on_other_data_starts_over(tmp_path, capsys):
+    import shutil
+
+    from training.config import config_path, load_config
+    from training.pipeline import run
+
+    src, old = micro_run()
+    run_dir = tmp_path / "run"
+    shutil.copytree(src, run_dir)
+    data = write_corpus(tmp_path / "data", n_train=8, n_test=2)
+    cfg = load_config(config_path("micro"), {"data": {"dir": str(data)}})
+    state = run(cfg, run_dir, progress=True, skip_eval=True)
+    assert "starting over" in capsys.readouterr().out
+    assert state["data"]["train"]["records"] != old["data"]["train"]["records"]
+    assert state["fingerprint"] != old["fingerprint"] and state["done"]["lora"]
 
 
 def test_loop_resumes_from_checkpoint_after_interruption(tmp_path):

@@ -170,7 +170,7 @@ def train_loop(
                 window = []
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{tokens_run / t_run:.0f}")
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tok_s=f"{tokens_run / t_run:.0f}")
             if is_main and step % save_every == 0:
                 save_checkpoint(ckpt_path, _unwrap(acc, model), opt, step, elapsed, history, rng)
     except KeyboardInterrupt:

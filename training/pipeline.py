@@ -1,7 +1,10 @@
 """The whole recipe: data -> tokenizer -> base (pre-training) -> LoRA -> export -> eval.
 
 Every stage records itself in `<out>/state.json`; a rerun skips finished stages and resumes an
-interrupted one from its checkpoint (`<out>/checkpoints/<stage>.pt`). `fresh=True` starts over.
+interrupted one from its checkpoint (`<out>/checkpoints/<stage>.pt`). `fresh=True` starts over,
+and so does a run whose fingerprint (prompt format, data files, model-shaping settings; not the
+step or time budgets, so a resume may get more time) no longer matches: a stale run must never
+be finished and installed as if it were new.
 """
 
 from __future__ import annotations
@@ -17,6 +20,38 @@ from training import data as D
 from training.config import load_config
 
 STAGES = ("tokenizer", "base", "lora", "export", "eval")
+_RUN_FILES = ("tokenizer", "base_model", "model", "checkpoints", "state.json")
+# settings that only bound how long a stage runs: changing them keeps a run resumable
+_BUDGET_KEYS = ("steps", "max_minutes", "save_every_steps", "log_every_steps")
+
+
+def fingerprint(cfg: dict) -> str:
+    """What a run's weights depend on: prompt format, data files (size, mtime), recipe."""
+    import hashlib
+
+    from ibert_lsp.tasks import prompts
+
+    shaping = {k: ({kk: vv for kk, vv in v.items() if kk not in _BUDGET_KEYS}
+                   if isinstance(v, dict) else v)
+               for k, v in cfg.items() if k not in ("output", "eval", "threads")}
+    files = {}
+    for split in D.SPLITS:
+        path = D.split_path(cfg, split)
+        if path is not None and Path(path).exists():
+            st = Path(path).stat()
+            files[split] = [st.st_size, int(st.st_mtime)]
+    blob = json.dumps({"prompt_format": prompts.PROMPT_FORMAT_VERSION, "cfg": shaping,
+                       "data": files}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _clear(out: Path) -> None:
+    for sub in _RUN_FILES:
+        p = out / sub
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
 
 
 def _log(progress: bool, msg: str) -> None:
@@ -322,17 +357,19 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
     torch.set_num_threads(threads_for(cfg.get("threads")))
     r = Run(cfg, out_dir, progress=progress)
     if fresh and r.out.exists():
-        for sub in ("tokenizer", "base_model", "model", "checkpoints", "state.json"):
-            p = r.out / sub
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+        _clear(r.out)
     r.load_state()
     if r.state.get("recipe") not in (None, cfg.get("name")):
         raise IbertError(f"{r.out} holds a run of recipe {r.state['recipe']!r}, not "
                          f"{cfg.get('name')!r}: use another --out or --fresh")
+    fp = fingerprint(cfg)
+    if r.state.get("done") and r.state.get("fingerprint") != fp:
+        _log(progress, f"{r.out} was trained with other data, settings or prompt format; "
+             "starting over")
+        _clear(r.out)
+        r.state = {}
     r.state["recipe"] = cfg.get("name")
+    r.state["fingerprint"] = fp
     t0 = time.perf_counter()
     r.load_data()
     tok = r.tokenizer_stage()

@@ -163,6 +163,12 @@ class HFGenerator:
         self.pad_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (self.eos_ids or [0])[0]
         )
+        # placeholder token -> id, for those the tokenizer holds as single tokens
+        self._placeholder_ids: dict[str, int] = {}
+        for tok in prompts.PLACEHOLDER_TOKENS:
+            tid = tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid >= 0 and tid != tokenizer.unk_token_id:
+                self._placeholder_ids[tok] = tid
         cfg = model.config
         self.max_positions = int(
             getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 2048)
@@ -288,8 +294,11 @@ class HFGenerator:
             stopping_criteria=StoppingCriteriaList([crit]),
             use_cache=True,
         )
-        if allowed_token_ids is not None:
-            kwargs["logits_processor"] = LogitsProcessorList([_AllowOnly(allowed_token_ids)])
+        banned = [self._placeholder_ids[t] for t in prompts.absent_placeholders(prompt)
+                  if t in self._placeholder_ids]
+        if allowed_token_ids is not None or banned:
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [_TokenMask(allowed=allowed_token_ids, banned=banned)])
         if temperature and temperature > 0:
             kwargs.update(do_sample=True, temperature=float(temperature), top_p=0.95,
                           num_return_sequences=n)
@@ -321,19 +330,25 @@ class HFGenerator:
         self._cache.clear()
 
 
-class _AllowOnly:
-    """A logits processor that keeps only the given token ids (decoding restricted to them)."""
+class _TokenMask:
+    """A logits processor: only `allowed` ids (when given), never `banned` ones (the
+    placeholders a prompt lacks: a candidate holding one could not be restored)."""
 
-    def __init__(self, allowed: list[int]):
-        self.allowed = sorted(set(int(i) for i in allowed))
+    def __init__(self, allowed: list[int] | None = None, banned: list[int] | None = None):
+        self.allowed = None if allowed is None else sorted(set(int(i) for i in allowed))
+        self.banned = sorted(set(int(i) for i in banned or ()))
         self._mask = None
 
     def __call__(self, input_ids, scores):
         import torch
 
-        if self._mask is None or self._mask.shape[-1] != scores.shape[-1]:
-            mask = torch.full((scores.shape[-1],), float("-inf"), device=scores.device)
-            idx = [i for i in self.allowed if i < scores.shape[-1]]
-            mask[idx] = 0.0
+        size = scores.shape[-1]
+        if self._mask is None or self._mask.shape[-1] != size:
+            if self.allowed is None:
+                mask = torch.zeros((size,), device=scores.device)
+            else:
+                mask = torch.full((size,), float("-inf"), device=scores.device)
+                mask[[i for i in self.allowed if i < size]] = 0.0
+            mask[[i for i in self.banned if i < size]] = float("-inf")
             self._mask = mask
         return scores + self._mask

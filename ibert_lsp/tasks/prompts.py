@@ -22,9 +22,12 @@ All four code tasks mask the names of tables and columns (`<T0>`, `<C0>`, ...; t
 the tables the source names; `code_completion` and `error_resolution`: the tables the code or the
 error names, all of the context's tables when it names none), so a small model never has to spell
 a name it has not seen. `parse_output` needs the `inp` and `context` the prompt was built from to
-put the names back; for the two code tasks a caller that passes neither gets the names of the last
-prompt built for that task on the same thread (a candidate whose placeholders cannot be restored
-parses to "" for them, never to half-restored code).
+put the names back (a code-task candidate whose placeholders cannot be restored parses to "",
+never to half-restored code). Generators never emit a placeholder the prompt lacks
+(`absent_placeholders`), since it could not be restored.
+
+`code_completion` is fill-in-the-middle in suffix-prefix-middle order:
+`<fim_suffix>SUFFIX<fim_prefix>PREFIX<fim_middle>` followed by the middle.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ import re
 
 from ibert_lsp.tasks import literals as lit
 
-PROMPT_FORMAT_VERSION = 3  # 3: names masked in code_completion and error_resolution
+# 3: names masked in code_completion and error_resolution; 4: completion prompts in
+# suffix-prefix-middle order, so the text the model continues ends right at the cursor
+PROMPT_FORMAT_VERSION = 4
 
 TASKS = (
     "code_completion",
@@ -215,7 +220,9 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
         prefix = ids.mask(_tail(_field(inp, "prefix", task)))
         suffix = ids.mask(_head(_field(inp, "suffix", task, "")))
         tables = ids.schema_line()
-        return f"{tok}{tables}{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
+        # SPM order: the middle continues the prefix directly (easier for a small model
+        # than PSM, where it must look back past the suffix).
+        return f"{tok}{tables}{FIM_SUFFIX}{suffix}{FIM_PREFIX}{prefix}{FIM_MIDDLE}"
     if task == "sql_to_ibis":
         raw = _field(inp, "sql", task)
         idents = source_identifiers(task, inp, context)
@@ -278,6 +285,12 @@ def target_text(task: str, target: dict | str, inp: dict | None = None,
 def training_text(task: str, inp: dict, target: dict | str, context: dict | None = None):
     """(prompt, completion) as used for training: completion ends with the end token."""
     return build_prompt(task, inp, context), target_text(task, target, inp, context) + EOS
+
+
+def absent_placeholders(prompt: str) -> list[str]:
+    """Placeholder tokens a continuation of `prompt` must not contain: those the prompt does
+    not carry (parse_output could not restore them)."""
+    return [t for t in PLACEHOLDER_TOKENS if t not in prompt]
 
 
 def strip_special(text: str) -> str:
