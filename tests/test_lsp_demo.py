@@ -29,3 +29,23 @@ def test_demo_without_model_shows_every_deterministic_feature(tmp_path):
     assert 'orders.group_by("status").agg(n=_.count())' in out  # hover Q&A example
     assert '+    """Paid revenue by country.' in out
     assert "handler errors: 0" in out
+
+
+def test_demo_says_an_installed_model_of_another_prompt_format_is_out_of_date(tmp_path):
+    from ibert_lsp.model.default import outdated_reason
+    from ibert_lsp.tasks.prompts import PROMPT_FORMAT_VERSION
+
+    model = tmp_path / "home" / "models" / "default"
+    model.mkdir(parents=True)
+    (model / "ibert.json").write_text('{"base": "base", "prompt_format": 1}')
+    assert f"prompt format 1, this ibert uses {PROMPT_FORMAT_VERSION}" in outdated_reason(model)
+    (model / "ibert.json").write_text("{not json")
+    assert "unreadable" in outdated_reason(model)
+    (model / "ibert.json").write_text('{"base": "base", "prompt_format": 1}')
+    env = dict(os.environ, IBERT_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "ibert_lsp.cli", "demo", "--no-build"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "the default model is out of date: it was built for prompt format 1" in proc.stdout
+    assert "handler errors: 0" in proc.stdout

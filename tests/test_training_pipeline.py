@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -180,12 +183,24 @@ def test_threads_and_weighted_pretraining_mix(monkeypatch):
     from training.data import Example
     from training.pipeline import threads_for, weighted_texts
 
+    from training import pipeline
+
     assert threads_for(3) == 3
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    # every core busy right now (real processes spinning): one thread
+    cores = os.cpu_count() or 1
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
+    try:
+        time.sleep(0.3)
+        assert pipeline._busy_cores() > cores - 0.5
+        assert threads_for("auto") == 1
+    finally:
+        for proc in spin:
+            proc.kill()
+            proc.wait()
+    # what counts is the machine now, not the lagging load average
     monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))
-    assert threads_for("auto") == 1  # a busy machine: one thread
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
-    assert threads_for(None) == 2
+    monkeypatch.setattr(pipeline, "_busy_cores", lambda: 0.1)
+    assert threads_for(None) == cores
     exs = [Example("qa", "q", f"a{i}", {}) for i in range(50)]
     exs += [Example("sql_to_ibis", "s", f"b{i}", {}) for i in range(50)]
     mix = weighted_texts(exs, {"qa": 1.0, "sql_to_ibis": 3.0}, random.Random(0))

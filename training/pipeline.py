@@ -332,6 +332,30 @@ def weighted_texts(examples, weights: dict, rng) -> list[str]:
     return out
 
 
+def _busy_cores(window_s: float = 0.5) -> float:
+    """Cores busy right now (from /proc/stat over a short window; the 1-minute load average
+    instead, where there is none). The load average lags: just after `ibert model build` ran
+    datagen on every core it still says "busy" although those workers are gone."""
+    def sample():
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+        return vals[3] + (vals[4] if len(vals) > 4 else 0), sum(vals)  # idle + iowait, total
+
+    cores = os.cpu_count() or 1
+    try:
+        idle0, total0 = sample()
+        time.sleep(window_s)
+        idle1, total1 = sample()
+        if total1 > total0:
+            return cores * (1 - (idle1 - idle0) / (total1 - total0))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def threads_for(setting) -> int:
     """Torch CPU threads: a number, or "auto"/None = all cores unless the machine is busy.
 
@@ -340,11 +364,7 @@ def threads_for(setting) -> int:
     cores = os.cpu_count() or 1
     if setting not in (None, "auto"):
         return max(1, int(setting))
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    return 1 if load > cores - 0.5 else cores
+    return 1 if _busy_cores() > cores - 0.5 else cores
 
 
 def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None, *,

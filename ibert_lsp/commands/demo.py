@@ -57,15 +57,18 @@ def ensure_model(args) -> tuple[str | None, str]:
     if args.model:
         return args.model, f"model: {args.model}"
     try:
-        from ibert_lsp.model.default import default_model_dir, is_installed
+        from ibert_lsp.model.default import default_model_dir, is_installed, outdated_reason
     except ImportError as exc:
         return None, f"no model support in this install ({exc}); deterministic features only"
-    if is_installed():
+    outdated = outdated_reason() if is_installed() else None
+    if is_installed() and outdated is None:
         return None, f"model: the default model in {default_model_dir()}"
     if args.no_build:
-        return None, ("the default model is not built (--no-build); deterministic features "
+        state = f"out of date: {outdated}" if outdated else "not built"
+        return None, (f"the default model is {state} (--no-build); deterministic features "
                       "only — build it with `ibert model build`")
-    print(f"The default model is missing; building it now (`ibert model build`) into "
+    why = f"out of date ({outdated})" if outdated else "missing"
+    print(f"The default model is {why}; building it now (`ibert model build`) into "
           f"{default_model_dir()} ...", flush=True)
     try:
         from ibert_lsp.commands import model as model_cmd
