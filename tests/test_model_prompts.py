@@ -161,3 +161,30 @@ def test_parse_restores_names_from_the_input_and_context_of_the_prompt():
         "select('user_id')"
     # a placeholder the input never had is no candidate, not a crash
     assert prompts.parse_output("code_completion", "select('<C9>')", inp, CTX) == ""
+
+
+@pytest.mark.parametrize("prefix, suffix, want", [
+    # earlier statements are dropped; a statement spanning lines is kept whole
+    ("import ibis\nt = x\ny = events.filter(\n    events.amount > 1,\n    events.",
+     "user_id == 2)\nz = 3\n",
+     ("y = events.filter(\n    events.amount > 1,\n    events.", "user_id == 2)")),
+    # brackets inside strings and comments do not count
+    ("a = 1\nb = 'x(' # (\nc = events.select(", "'a')\nd = 2", ("c = events.select(", "'a')")),
+    ("s = '''\n(\n'''\nq = events.", ".x\nz = 1", ("q = events.", ".x")),
+    # a backslash continues the statement
+    ("a = 1\nx = 2 + \\\n  events.", "amount\nb = 2", ("x = 2 + \\\n  events.", "amount")),
+    ("q = events.", "", ("q = events.", "")),
+])
+def test_completion_prompt_holds_the_statement_at_the_cursor(prefix, suffix, want):
+    assert prompts.cursor_statement(prefix, suffix) == want
+    inp = {"prefix": prefix, "suffix": suffix}
+    prompt = prompts.build_prompt("code_completion", inp, CTX)
+    ids = prompts.code_identifiers("code_completion", inp, CTX)
+    body = ids.unmask(prompt.split(prompts.FIM_SUFFIX, 1)[1])
+    assert body == want[1] + prompts.FIM_PREFIX + want[0] + prompts.FIM_MIDDLE
+
+
+def test_completion_prompt_scan_is_bounded_on_huge_input():
+    prefix = "x = (\n" * 50_000 + "events."
+    prompt = prompts.build_prompt("code_completion", {"prefix": prefix, "suffix": ")" * 10}, CTX)
+    assert len(prompt) <= 2 * prompts.MAX_FIELD_CHARS + prompts.MAX_SCHEMA_CHARS + 100
