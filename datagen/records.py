@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +99,25 @@ def record_problems(rec: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------
 # files
 # ------------------------------------------------------------------------------------------
-def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
-    """Write atomically: a temp file in the same folder, fsync, then rename over `path`."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: str | Path, write: Callable[[Any], Any], *, sync: bool = False) -> Any:
+    """Write through a temp file in the same folder, renamed over `path` when complete (with
+    the permissions a plain open() would give, not mkstemp's 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    n = 0
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
-                n += 1
-            fh.flush()
-            os.fsync(fh.fileno())
+            result = write(fh)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -119,24 +125,27 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
         except OSError:
             pass
         raise
-    return n
+    return result
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write atomically (fsync'd before the rename); returns the number of records."""
+    def write(fh) -> int:
+        n = 0
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
+            n += 1
+        return n
+
+    return _atomic_write(path, write, sync=True)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    def write(fh) -> None:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+    _atomic_write(path, write)
 
 
 def iter_jsonl(path: str | Path, errors: list[str] | None = None) -> Iterator[dict]:

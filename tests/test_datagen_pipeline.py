@@ -34,6 +34,12 @@ def test_atomic_write_keeps_the_previous_file_on_failure(tmp_path):
         write_jsonl(p, boom())
     assert read_jsonl(p) == [{"a": 1}, {"a": 2}]
     assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
+    # the corpus is shareable like any file the user writes (not mkstemp's private 0600)
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_malformed_lines_are_reported_with_path_and_line(tmp_path):

@@ -188,3 +188,20 @@ def test_completion_prompt_scan_is_bounded_on_huge_input():
     prefix = "x = (\n" * 50_000 + "events."
     prompt = prompts.build_prompt("code_completion", {"prefix": prefix, "suffix": ")" * 10}, CTX)
     assert len(prompt) <= 2 * prompts.MAX_FIELD_CHARS + prompts.MAX_SCHEMA_CHARS + 100
+
+
+def test_sql_aliases_are_masked_like_columns_and_restored():
+    sql = ("WITH per_user AS (SELECT user_id, SUM(amount) AS total FROM events GROUP BY user_id) "
+           "SELECT AVG(total) AS avg_total FROM per_user")
+    ibis_code = ("per_user = events.group_by('user_id').agg(total=_.amount.sum())\n"
+                 "per_user.agg(avg_total=per_user.total.mean())")
+    assert prompts.sql_aliases(sql) == ["per_user", "total", "avg_total"]
+    inp = {"sql": sql}
+    prompt, target = prompts.training_text("sql_to_ibis", inp, {"ibis": ibis_code}, CTX)
+    for name in ("per_user", "total", "avg_total"):
+        assert name not in prompt and name not in target
+    assert prompts.parse_output("sql_to_ibis", target, inp, CTX) == ibis_code
+    # a CAST's type is not an alias: the model must still see it
+    assert "DOUBLE" in prompts.build_prompt(
+        "sql_to_ibis", {"sql": "SELECT CAST(amount AS DOUBLE) AS a_f FROM events"}, CTX)
+    assert prompts.sql_aliases("SELEC broken (((") == []

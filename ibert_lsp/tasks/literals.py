@@ -244,7 +244,9 @@ class Identifiers:
     types: dict = field(default_factory=dict)  # table -> {column: type}
 
     @classmethod
-    def from_source(cls, text: str, tables: dict | None) -> Identifiers:
+    def from_source(cls, text: str, tables: dict | None, extra: tuple | list = ()) -> Identifiers:
+        """`extra`: more names the target must copy (SQL output aliases), masked after the
+        schema's columns as column placeholders."""
         words = set(_WORD.findall(text))
         out = cls()
         for name, cols in (tables or {}).items():
@@ -255,6 +257,10 @@ class Identifiers:
                 for c in cols:
                     if c not in out.columns and len(out.columns) < MAX_COLUMNS:
                         out.columns.append(c)
+        for name in extra:
+            if (name in words and name not in out.columns and name not in out.tables
+                    and len(out.columns) < MAX_COLUMNS):
+                out.columns.append(name)
         return out
 
     @property

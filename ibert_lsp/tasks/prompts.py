@@ -37,8 +37,9 @@ import re
 from ibert_lsp.tasks import literals as lit
 
 # 3: names masked in code_completion and error_resolution; 4: completion prompts in
-# suffix-prefix-middle order, so the text the model continues ends right at the cursor
-PROMPT_FORMAT_VERSION = 4
+# suffix-prefix-middle order, so the text the model continues ends right at the cursor;
+# 5: sql_to_ibis masks the query's aliases too
+PROMPT_FORMAT_VERSION = 5
 
 TASKS = (
     "code_completion",
@@ -236,10 +237,37 @@ def _tables(inp: dict, context: dict | None) -> dict:
     return (context or {}).get("tables") or {}
 
 
+def sql_aliases(sql: str, dialect: str = "duckdb") -> list[str]:
+    """Names a query gives (output columns, subqueries, CTEs), in order of appearance: the Ibis
+    translation must spell them, so they are masked like columns (a small model copies a
+    placeholder far more reliably than a new word). [] when the SQL does not parse."""
+    try:
+        from sqlglot import exp
+
+        from ibert_lsp.validate.sqlutil import parse
+
+        trees = parse(sql, dialect)
+    except Exception:  # noqa: BLE001 - any parse failure: no aliases, the prompt still works
+        return []
+    names = {node.alias for tree in trees for node in tree.walk()
+             if isinstance(node, (exp.Alias, exp.CTE, exp.Subquery)) and node.alias}
+    return sorted((n for n in names if _WORD.fullmatch(n)),
+                  key=lambda n: (_first_word(sql, n), n))
+
+
+def _first_word(text: str, word: str) -> int:
+    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)
+    return m.start() if m else len(text)
+
+
 def source_identifiers(task: str, inp: dict, context: dict | None) -> lit.Identifiers:
-    """The table/column placeholders of a translation task's source."""
-    key = "sql" if task == "sql_to_ibis" else "ibis"
-    return lit.Identifiers.from_source(_field(inp, key, task), _tables(inp, context))
+    """The table/column placeholders of a translation task's source (sql_to_ibis: the query's
+    aliases too)."""
+    if task == "sql_to_ibis":
+        sql = _field(inp, "sql", task)
+        return lit.Identifiers.from_source(sql, _tables(inp, context),
+                                           sql_aliases(sql, inp.get("dialect") or "duckdb"))
+    return lit.Identifiers.from_source(_field(inp, "ibis", task), _tables(inp, context))
 
 
 # The code tasks whose prompt and target carry name placeholders (see the module docstring).
