@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory with test.jsonl / test_family.jsonl (default: data/generated)")
     e.add_argument("--split", action="append", dest="splits",
                    help="split name or a .jsonl path (repeatable; default: test, test_family)")
+    e.add_argument("--task", action="append", dest="tasks",
+                   help="evaluate only this task (repeatable; default: all six)")
     e.add_argument("--max-per-task", type=int, default=50)
     e.add_argument("--n-samples", type=int, default=1, help="samples per example for pass@k")
     e.add_argument("--k", type=int, action="append", help="k for pass@k (repeatable)")
@@ -160,6 +162,11 @@ def run_eval(args) -> int:
     path = Path(args.model) if args.model else default_model_dir()
     if not path.exists():
         raise IbertError(f"no model at {path}: build it with `ibert model build` or pass --model")
+    from ibert_lsp.tasks.prompts import TASKS
+
+    unknown = sorted(set(args.tasks or ()) - set(TASKS))
+    if unknown:
+        raise IbertError(f"unknown task {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
     gen = HFGenerator.load(path)
     splits = args.splits or ["test", "test_family"]
     results = {}
@@ -170,7 +177,8 @@ def run_eval(args) -> int:
                 raise IbertError(f"no data file {p}")
             continue
         name = p.stem
-        results[name] = evaluate(gen, read_jsonl(p), max_per_task=args.max_per_task,
+        records = [r for r in read_jsonl(p) if not args.tasks or r.get("task") in args.tasks]
+        results[name] = evaluate(gen, records, max_per_task=args.max_per_task,
                                  n_samples=args.n_samples, ks=args.k or [1],
                                  temperature=args.temperature, progress=not args.json,
                                  gated_n=args.gated_n, seed=args.seed)

@@ -15,7 +15,9 @@ from ibert_lsp.commands.io import add_schema_options, read_input
 from ibert_lsp.errors import IbertError
 
 
-def _common(p: argparse.ArgumentParser, n: int = 4) -> None:
+def _common(p: argparse.ArgumentParser, n: int = 8) -> None:
+    """`n`: model.candidates.CANDIDATES for the code tasks (what `ibert eval` reports as
+    gated@8); fewer for the free-text tasks, where the gate picks less."""
     p.add_argument("--model", help="model directory or hub id (default: the installed default, "
                    "see `ibert model info`)")
     p.add_argument("-n", "--candidates", type=int, default=n,

@@ -23,6 +23,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError
 
 from ibert_lsp.features.common import client_range, lines_of, text_in, to_client, to_server
+from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
 from ibert_lsp.server import IbertServer, safe
 
 KINDS = [
@@ -264,7 +265,7 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
         if not found and ls.generator is not None:
             try:
                 found = await asyncio.wait_for(
-                    ls.run_model(fixes, doc.source, an.schemas, p, analysis=an, n_model=3,
+                    ls.run_model(fixes, doc.source, an.schemas, p, analysis=an, n_model=INTERACTIVE_CANDIDATES,
                                  deadline_s=ls.model_deadline()),
                     ls.model_deadline() * 3 + 1) or []
             except TimeoutError:

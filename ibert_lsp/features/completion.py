@@ -13,6 +13,7 @@ import asyncio
 from lsprotocol import types
 
 from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
 from ibert_lsp.server import IbertServer, safe
 
 TRIGGERS = [".", "(", ",", '"', "'", "_"]
@@ -105,7 +106,7 @@ def register(server: IbertServer) -> None:
 
             try:
                 texts = await asyncio.wait_for(ls.run_model(
-                    continuations, doc.source, line, character, schemas, env=env, n=3,
+                    continuations, doc.source, line, character, schemas, env=env, n=INTERACTIVE_CANDIDATES,
                     deadline_s=ls.model_deadline(), multiline=False),
                     ls.model_deadline() * 2 + 0.5)
             except TimeoutError:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from lsprotocol import types
 
 from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
 from ibert_lsp.server import IbertServer, safe
 
 _CACHE: OrderedDict = OrderedDict()
@@ -86,7 +87,7 @@ def register(server: IbertServer) -> None:
 
                     texts = await ls.run_model(
                         continuations, source, line, character, an.schemas,
-                        env=an.env_before(line), n=3, max_new_tokens=48,
+                        env=an.env_before(line), n=INTERACTIVE_CANDIDATES, max_new_tokens=48,
                         deadline_s=ls.model_deadline())
                     texts = texts or []
                     _CACHE[key] = (prefix, suffix, texts)

@@ -28,6 +28,12 @@ from dataclasses import dataclass, field
 from ibert_lsp.model.protocol import Generator
 from ibert_lsp.tasks import literals, prompts
 
+# Candidates the CLI and the SQL->Ibis fallback ask the model for: the first the gate accepts is
+# the answer (the eval's gated@8 measures exactly this). Editor requests made while typing
+# (inline completion, quick fixes) ask for 3 to stay within their latency budget (gated@3).
+CANDIDATES = 8
+INTERACTIVE_CANDIDATES = 3
+
 MAX_NEW_TOKENS = {
     "code_completion": 48,
     "ibis_to_sql": 160,
@@ -236,7 +242,7 @@ def gated_candidates(generator: Generator, task: str, inp: dict, context: dict |
             if c.verdict.ok]
 
 
-def make_sql_fallback(generator: Generator, *, n: int = 4, deadline_s: float | None = 10.0):
+def make_sql_fallback(generator: Generator, *, n: int = CANDIDATES, deadline_s: float | None = 10.0):
     """A fallback for `tasks.sql_to_ibis.translate`: (sql, schemas, dialect=...) -> candidates.
 
     The candidates are the model's, parsed and with literals restored, best first; the
