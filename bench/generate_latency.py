@@ -6,7 +6,7 @@ Measures, in one fresh process: import time of torch+transformers, model load (b
 + merge), resident memory, and the latency of `generate()` for a completion of exactly
 `--tokens` new tokens (end token suppressed, so every run decodes the same length) on
 code-completion prompts, with the cache cleared before each run; then the latency of natural
-completions (stopping at the end token) with n=1 and n=4 candidates. Prints a table and writes
+completions (stopping at the end token) with n=1, n=3 (editor requests) and n=8 (CLI) candidates. Prints a table and writes
 JSON to bench/results/generate_latency.json.
 """
 
@@ -106,17 +106,21 @@ def main() -> int:
     finally:
         gen.eos_ids = eos
 
-    natural1, natural4 = [], []
-    for p in texts:
-        gen.cache_clear()
-        t = time.perf_counter()
-        gen.generate(p, n=1, max_new_tokens=48, stop=prompts.STOP["code_completion"])
-        natural1.append((time.perf_counter() - t) * 1000)
-    for p in texts[: max(5, len(texts) // 4)]:
-        gen.cache_clear()
-        t = time.perf_counter()
-        gen.generate(p, n=4, max_new_tokens=48, stop=prompts.STOP["code_completion"])
-        natural4.append((time.perf_counter() - t) * 1000)
+    from ibert_lsp.model.candidates import CANDIDATES, INTERACTIVE_CANDIDATES
+
+    def timed(n: int, prompts_: list[str]) -> list[float]:
+        out = []
+        for p in prompts_:
+            gen.cache_clear()
+            t = time.perf_counter()
+            gen.generate(p, n=n, max_new_tokens=48, stop=prompts.STOP["code_completion"])
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    natural1 = timed(1, texts)
+    beams = texts[: max(10, len(texts) // 2)]
+    natural_i = timed(INTERACTIVE_CANDIDATES, beams)
+    natural_c = timed(CANDIDATES, beams)
     gen.generate(texts[-1], n=1, max_new_tokens=48, stop=prompts.STOP["code_completion"])
     t = time.perf_counter()
     gen.generate(texts[-1], n=1, max_new_tokens=48, stop=prompts.STOP["code_completion"])
@@ -128,7 +132,9 @@ def main() -> int:
 
     rows = [row(f"{args.tokens}-token completion (n=1)", fixed),
             row("natural completion, n=1, <=48 tokens", natural1),
-            row("natural completion, n=4 (beam), <=48 tokens", natural4)]
+            row(f"natural completion, n={INTERACTIVE_CANDIDATES} (beam, editor), <=48 tokens",
+                natural_i),
+            row(f"natural completion, n={CANDIDATES} (beam, CLI), <=48 tokens", natural_c)]
     result = {
         "model": str(path),
         "params": gen.info["params"],
