@@ -111,3 +111,20 @@ def test_model_build_trains_and_installs(tmp_path, monkeypatch, capsys):
     installed = tmp_path / "home" / "models" / "default"
     assert (installed / "ibert.json").exists() and (installed / "adapter").is_dir()
     assert "installed" in capsys.readouterr().out
+
+
+def test_accepted_fixes_come_closest_edit_first():
+    from ibert_lsp.model.candidates import checked_candidates, gated_candidates
+
+    class Listed:  # the model's candidates in its own order: a rewrite, a broken one, the fix
+        def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
+            return ["<T0>.select('<C0>')", "<T0>.filter(<T0>.nope > 1)",
+                    "<T0>.filter(<T0>.<C1> > 100)"]
+
+    ctx = {"tables": {"events": {"schema": {"user_id": "int64", "amount": "float64"}}}}
+    inp = {"code": "events.filter(events.amout > 100)",
+           "error": "Table 'events' has no column 'amout'; did you mean 'amount'?"}
+    checked = checked_candidates(Listed(), "error_resolution", inp, ctx, n=3)
+    assert [c.verdict.ok for c in checked] == [True, True, False]
+    assert gated_candidates(Listed(), "error_resolution", inp, ctx, n=3) == [
+        "events.filter(events.amount > 100)", "events.select('user_id')"]

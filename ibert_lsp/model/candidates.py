@@ -230,9 +230,23 @@ def check(task: str, inp: dict, context: dict | None, text: str, *,
 
 def checked_candidates(generator: Generator, task: str, inp: dict, context: dict | None = None,
                        **kwargs) -> list[Checked]:
-    """Every parsed candidate with its verdict, in the generator's order."""
-    return [Checked(c, check(task, inp, context, c))
-            for c in model_candidates(generator, task, inp, context, **kwargs)]
+    """Every parsed candidate with its verdict: accepted ones first; in the generator's order,
+    except that accepted error fixes come closest edit first (a fix should change as little
+    of the user's code as it can; the model's likeliest fix may rewrite the statement)."""
+    checked = [Checked(c, check(task, inp, context, c))
+               for c in model_candidates(generator, task, inp, context, **kwargs)]
+    if task == "error_resolution":
+        import difflib
+
+        code = str(inp.get("code", ""))
+
+        def closeness(c: Checked) -> float:
+            return difflib.SequenceMatcher(None, code, c.text, autojunk=False).ratio()
+
+        order = {id(c): i for i, c in enumerate(checked)}
+        return sorted(checked, key=lambda c: (not c.verdict.ok,
+                                              -closeness(c) if c.verdict.ok else order[id(c)]))
+    return sorted(checked, key=lambda c: not c.verdict.ok)
 
 
 def gated_candidates(generator: Generator, task: str, inp: dict, context: dict | None = None,
