@@ -265,8 +265,8 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
         if not found and ls.generator is not None:
             try:
                 found = await asyncio.wait_for(
-                    ls.run_model(fixes, doc.source, an.schemas, p, analysis=an, n_model=INTERACTIVE_CANDIDATES,
-                                 deadline_s=ls.model_deadline()),
+                    ls.run_model(fixes, doc.source, an.schemas, p, analysis=an,
+                                 n_model=INTERACTIVE_CANDIDATES, deadline_s=ls.model_deadline()),
                     ls.model_deadline() * 3 + 1) or []
             except TimeoutError:
                 found = []

@@ -106,8 +106,8 @@ def register(server: IbertServer) -> None:
 
             try:
                 texts = await asyncio.wait_for(ls.run_model(
-                    continuations, doc.source, line, character, schemas, env=env, n=INTERACTIVE_CANDIDATES,
-                    deadline_s=ls.model_deadline(), multiline=False),
+                    continuations, doc.source, line, character, schemas, env=env,
+                    n=INTERACTIVE_CANDIDATES, deadline_s=ls.model_deadline(), multiline=False),
                     ls.model_deadline() * 2 + 0.5)
             except TimeoutError:
                 texts = []

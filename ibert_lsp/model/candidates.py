@@ -256,7 +256,8 @@ def gated_candidates(generator: Generator, task: str, inp: dict, context: dict |
             if c.verdict.ok]
 
 
-def make_sql_fallback(generator: Generator, *, n: int = CANDIDATES, deadline_s: float | None = 10.0):
+def make_sql_fallback(generator: Generator, *, n: int = CANDIDATES,
+                      deadline_s: float | None = 10.0):
     """A fallback for `tasks.sql_to_ibis.translate`: (sql, schemas, dialect=...) -> candidates.
 
     The candidates are the model's, parsed and with literals restored, best first; the
