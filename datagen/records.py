@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -99,7 +100,9 @@ def record_problems(rec: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------
 # files
 # ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _umask() -> int:
+    """The process umask (read once: reading it means setting it, which is not thread-safe)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

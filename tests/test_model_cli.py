@@ -128,3 +128,16 @@ def test_accepted_fixes_come_closest_edit_first():
     assert [c.verdict.ok for c in checked] == [True, True, False]
     assert gated_candidates(Listed(), "error_resolution", inp, ctx, n=3) == [
         "events.filter(events.amount > 100)", "events.select('user_id')"]
+
+
+def test_editor_model_fixes_come_closest_edit_first_too():
+    from ibert_lsp.tasks.error_resolution import fixes
+
+    class Listed:
+        def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
+            return ["<T0>.select('<C0>')", "<T0>.filter(<T0>.<C1> >= 100)"]
+
+    schemas = {"events": {"user_id": "int64", "amount": "float64"}}
+    found = fixes("events.filter(events.amout > 100)", schemas, generator=Listed(), max_fixes=5)
+    assert [f.new_text for f in found if f.source == "model"] == [
+        "events.filter(events.amount >= 100)", "events.select('user_id')"]

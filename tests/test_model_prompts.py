@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ibert_lsp.tasks import literals as lit
-from ibert_lsp.tasks import prompts
+from ibert_lsp.tasks import prompts, statements
 
 CTX = {"tables": {"events": {"schema": {"user_id": "int64", "amount": "float64",
                                         "country": "string"}}}}
@@ -176,7 +176,7 @@ def test_parse_restores_names_from_the_input_and_context_of_the_prompt():
     ("q = events.", "", ("q = events.", "")),
 ])
 def test_completion_prompt_holds_the_statement_at_the_cursor(prefix, suffix, want):
-    assert prompts.cursor_statement(prefix, suffix) == want
+    assert statements.cursor_statement(prefix, suffix) == want
     inp = {"prefix": prefix, "suffix": suffix}
     prompt = prompts.build_prompt("code_completion", inp, CTX)
     ids = prompts.code_identifiers("code_completion", inp, CTX)
@@ -205,3 +205,10 @@ def test_sql_aliases_are_masked_like_columns_and_restored():
     assert "DOUBLE" in prompts.build_prompt(
         "sql_to_ibis", {"sql": "SELECT CAST(amount AS DOUBLE) AS a_f FROM events"}, CTX)
     assert prompts.sql_aliases("SELEC broken (((") == []
+
+
+def test_statement_start_of_a_line_skips_strings_comments_and_continuations():
+    lines = ["a = 1", "b = events.filter(  # (", "    events.amount > 1,", "    ')'",
+             ")", "c = 2 + \\", "    3", "d = '''", "(", "'''", "e = 1"]
+    assert [statements.statement_start(lines, k) for k in range(len(lines))] == [
+        0, 1, 1, 1, 1, 5, 5, 7, 7, 7, 10]

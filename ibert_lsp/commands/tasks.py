@@ -13,11 +13,12 @@ import sys
 
 from ibert_lsp.commands.io import add_schema_options, read_input
 from ibert_lsp.errors import IbertError
+from ibert_lsp.model.candidates import CANDIDATES
 
 
-def _common(p: argparse.ArgumentParser, n: int = 8) -> None:
-    """`n`: model.candidates.CANDIDATES for the code tasks (what `ibert eval` reports as
-    gated@8); fewer for the free-text tasks, where the gate picks less."""
+def _common(p: argparse.ArgumentParser, n: int = CANDIDATES) -> None:
+    """`n`: CANDIDATES for the code tasks (what `ibert eval` reports as gated@8); fewer for
+    the free-text tasks, where the gate picks less."""
     p.add_argument("--model", help="model directory or hub id (default: the installed default, "
                    "see `ibert model info`)")
     p.add_argument("-n", "--candidates", type=int, default=n,

@@ -43,7 +43,8 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
     import ibis
     import ibis.expr.types as ir
 
-    from ibert_lsp.tasks.completion import _statement_start, evaluate_receiver, receiver_before
+    from ibert_lsp.tasks.completion import evaluate_receiver, receiver_before
+    from ibert_lsp.tasks.statements import statement_start
 
     all_lines = source.split("\n")
     text = all_lines[line]
@@ -56,7 +57,7 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
         return None
     word = m.group(0)
     before = text[: m.start()].rstrip()
-    first = _statement_start(all_lines, line)
+    first = statement_start(all_lines, line)
     if not before and first < line:  # `    .group_by(...)` continuing a chain
         before = "\n".join(all_lines[first:line]).rstrip()
     if before.endswith(".") or text[: m.start()].strip() == ".":

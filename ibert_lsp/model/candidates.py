@@ -228,24 +228,25 @@ def check(task: str, inp: dict, context: dict | None, text: str, *,
     raise ValueError(f"unknown task {task!r}")
 
 
+def closest_first(original: str, texts: list[str]) -> list[str]:
+    """`texts` ordered by how little they change `original` (stable): a fix should change as
+    little of the user's code as it can, while the model's likeliest fix may rewrite it."""
+    import difflib
+
+    def change(text: str) -> float:
+        return -difflib.SequenceMatcher(None, original, text, autojunk=False).ratio()
+
+    return sorted(texts, key=change)
+
+
 def checked_candidates(generator: Generator, task: str, inp: dict, context: dict | None = None,
                        **kwargs) -> list[Checked]:
-    """Every parsed candidate with its verdict: accepted ones first; in the generator's order,
-    except that accepted error fixes come closest edit first (a fix should change as little
-    of the user's code as it can; the model's likeliest fix may rewrite the statement)."""
-    checked = [Checked(c, check(task, inp, context, c))
-               for c in model_candidates(generator, task, inp, context, **kwargs)]
+    """Every parsed candidate with its verdict, accepted ones first, in the generator's order
+    (error fixes: closest edit first, `closest_first`)."""
+    texts = model_candidates(generator, task, inp, context, **kwargs)
     if task == "error_resolution":
-        import difflib
-
-        code = str(inp.get("code", ""))
-
-        def closeness(c: Checked) -> float:
-            return difflib.SequenceMatcher(None, code, c.text, autojunk=False).ratio()
-
-        order = {id(c): i for i, c in enumerate(checked)}
-        return sorted(checked, key=lambda c: (not c.verdict.ok,
-                                              -closeness(c) if c.verdict.ok else order[id(c)]))
+        texts = closest_first(str(inp.get("code", "")), texts)
+    checked = [Checked(c, check(task, inp, context, c)) for c in texts]
     return sorted(checked, key=lambda c: not c.verdict.ok)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.introspect import public_members
+from ibert_lsp.tasks.statements import statement_start
 
 # Methods whose positional arguments are column names (strings) or column expressions.
 STRING_COLUMN_METHODS = {
@@ -178,36 +179,13 @@ def _innermost_open_paren(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
-_STRIP = re.compile(r"(\"[^\"\n]*\"|'[^'\n]*'|#.*)")
-
-
-def _statement_start(lines: list[str], line: int) -> int:
-    """First line (0-based) of the logical statement holding `line`: the last line at or before
-    it where the bracket depth (counted from up to 60 lines back) is zero."""
-    lo = max(0, line - 60)
-    depth = 0
-    start = line
-    for k in range(lo, line + 1):
-        if depth <= 0:
-            start = k
-            depth = 0
-        if k == line:
-            break
-        for c in _STRIP.sub("", lines[k]):
-            if c in "([{":
-                depth += 1
-            elif c in ")]}":
-                depth -= 1
-    return start
-
-
 def context_at(code: str, line: int, character: int) -> Context:
     lines = code.split("\n")
     if line >= len(lines):
         return Context("none", "")
     cur = lines[line]
     character = min(character, len(cur))
-    first = _statement_start(lines, line)
+    first = statement_start(lines, line)
     stmt_text = "\n".join(lines[first:line] + [cur[:character]])
     m = _IDENT.search(cur[:character])
     prefix = m.group(0) if m else ""

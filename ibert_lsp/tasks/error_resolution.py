@@ -265,9 +265,11 @@ def fixes(
     for title, new_code in _rule_candidates(code, schemas, problem, env):
         consider(title, new_code, "rule")
     if generator is not None and len(out) < max_fixes and not (cancel and cancel.is_set()):
-        for new_block in model_fixes(code, schemas, problem, generator, n=n_model,
-                                     max_new_tokens=max_new_tokens, deadline_s=deadline_s,
-                                     cancel=cancel):
+        from ibert_lsp.model.candidates import closest_first
+
+        found = model_fixes(code, schemas, problem, generator, n=n_model,
+                            max_new_tokens=max_new_tokens, deadline_s=deadline_s, cancel=cancel)
+        for new_block in closest_first("\n".join(old_lines[a: b + 1]), found):
             new_code = "\n".join(old_lines[:a] + new_block.split("\n") + old_lines[b + 1:])
             consider("Apply the model's fix", new_code, "model")
     return out

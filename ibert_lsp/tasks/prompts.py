@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 
 from ibert_lsp.tasks import literals as lit
+from ibert_lsp.tasks.statements import cursor_statement
 
 # 3: names masked in code_completion and error_resolution; 4: completion prompts in
 # suffix-prefix-middle order, so the text the model continues ends right at the cursor;
@@ -159,69 +160,6 @@ def _head(text: str, n: int = MAX_FIELD_CHARS) -> str:
     return text if len(text) <= n else text[:n]
 
 
-# Completion prompts hold the statement at the cursor only: the model is trained on single
-# statements (datagen), and earlier statements would push the cursor's context out of a small
-# model's window. At most this much text is scanned back for the statement's start.
-MAX_SCAN_CHARS = 4000
-_TOKEN = re.compile(r"'''|\"\"\"|'|\"|#|[()\[\]{}\n]")
-
-
-def _line_string_end(text: str, i: int, quote: str) -> int:
-    """Index of the quote closing a one-line string that starts at i; an unclosed one ends
-    at its line's end (-1: at the end of the text)."""
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == quote:
-            return i
-        if c == "\n":
-            return i - 1
-        i += 1
-    return -1
-
-
-def _scan(text: str, depth: int = 0, *, stop_at_statement_end: bool = False) -> tuple[int, int]:
-    """Bracket depth over Python text, skipping strings and comments.
-
-    Returns (depth at the end, offset just after the last top-level newline); with
-    `stop_at_statement_end`, (depth, offset of the first newline at depth <= 0), the text's
-    length when there is none."""
-    last_break, i, n = 0, 0, len(text)
-    while i < n:
-        m = _TOKEN.search(text, i)
-        if m is None:
-            break
-        tok, i = m.group(), m.end()
-        if tok in ("'''", '"""'):
-            end = text.find(tok, i)
-            i = n if end < 0 else end + 3
-        elif tok in ("'", '"'):
-            end = _line_string_end(text, i, tok)
-            i = n if end < 0 else end + 1
-        elif tok == "#":
-            nl = text.find("\n", i)
-            i = n if nl < 0 else nl
-        elif tok in "([{":
-            depth += 1
-        elif tok in ")]}":
-            depth -= 1
-        elif depth <= 0 and not text[: m.start()].endswith("\\"):  # a newline
-            if stop_at_statement_end:
-                return depth, m.start()
-            depth, last_break = 0, i
-    return depth, (n if stop_at_statement_end else last_break)
-
-
-def cursor_statement(prefix: str, suffix: str) -> tuple[str, str]:
-    """(prefix, suffix) cut to the logical statement the cursor is in."""
-    tail = prefix[-MAX_SCAN_CHARS:]
-    depth, start = _scan(tail)
-    _, end = _scan(suffix[:MAX_SCAN_CHARS], depth, stop_at_statement_end=True)
-    return tail[start:], suffix[:end]
-
-
 def source_literals(task: str, inp: dict, context: dict | None = None) -> lit.Literals | None:
     """The literal mapping of a translation task's source (None for other tasks)."""
     if task not in _LANG_SOURCE:
@@ -285,13 +223,15 @@ def _names_key(task: str, inp: dict | None) -> tuple:
     return (str(inp.get("code", "")), str(inp.get("error") or ""))
 
 
-def code_identifiers(task: str, inp: dict, context: dict | None = None) -> lit.Identifiers | None:
+def code_identifiers(task: str, inp: dict, context: dict | None = None, *,
+                     fields: tuple[str, str] | None = None) -> lit.Identifiers | None:
     """The table/column placeholders of a code task's input (None for the other tasks): the
-    tables its text names (the error message included), all tables when it names none."""
+    tables its text names (the error message included), all tables when it names none.
+    `fields`: the input's texts when the caller already has them (`_names_key`)."""
     if task not in _NAME_MASKED:
         return None
     tables = _tables(inp, context)
-    text = "\n".join(_names_key(task, inp))
+    text = "\n".join(fields if fields is not None else _names_key(task, inp))
     ids = lit.Identifiers.from_source(text, tables)
     if not ids.tables and tables:
         ids = lit.Identifiers.from_source(" ".join(str(t) for t in tables), tables)
@@ -312,8 +252,8 @@ def build_prompt(task: str, inp: dict, context: dict | None = None) -> str:
         context = {"tables": inp["tables"]}  # callers may pass the tables inside the input
     if task == "code_completion":
         _field(inp, "prefix", task)
-        ids = code_identifiers(task, inp, context)
         prefix, suffix = _completion_fields(inp)
+        ids = code_identifiers(task, inp, context, fields=(prefix, suffix))
         prefix, suffix = ids.mask(_tail(prefix)), ids.mask(_head(suffix))
         tables = ids.schema_line()
         # SPM order: the middle continues the prefix directly (easier for a small model
