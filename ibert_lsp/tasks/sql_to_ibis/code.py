@@ -7,11 +7,12 @@ intermediate relation is exact. The gate later re-evaluates the text independent
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 from typing import Any
 
 import ibis
+
+from ibert_lsp.tasks.codebuild import colref, is_name, kwargs_text, pystr
 
 # Python operator precedence, low to high (only the levels we emit).
 CMP, OR, AND, ADD, MUL, UNARY, POW, ATOM = 5, 6, 8, 10, 11, 12, 13, 14
@@ -25,14 +26,6 @@ class V:
     value: Any
     prec: int = ATOM
     literal: bool = False  # a plain Python literal (not yet an Ibis expression)
-
-
-def pystr(s: str) -> str:
-    """A Python string literal, double-quoted like black writes it."""
-    r = repr(s)
-    if r.startswith("'") and '"' not in s:
-        r = '"' + r[1:-1].replace("\\'", "'") + '"'
-    return r
 
 
 def lit(value: Any) -> V:
@@ -79,8 +72,9 @@ def arg_value(a: Any) -> Any:
 
 
 def call_text(args: tuple, kwargs: dict) -> str:
+    """Argument list text; keyword names go through the quoting layer (`**{"x y": v}`)."""
     parts = [arg_text(a) for a in args]
-    parts += [f"{k}={arg_text(v)}" for k, v in kwargs.items()]
+    parts += kwargs_text((k, arg_text(v)) for k, v in kwargs.items())
     return ", ".join(parts)
 
 
@@ -104,13 +98,12 @@ def func(path: str, *args: Any, **kwargs: Any) -> V:
 def attr(obj: V, name: str) -> V:
     """obj.name, or obj["name"] when the name is not a usable attribute."""
     value = obj.value[name]
-    if is_ident(name) and not hasattr(type(obj.value), name):
-        return V(f"{wrap(obj, ATOM)}.{name}", value)
-    return V(f"{wrap(obj, ATOM)}[{pystr(name)}]", value)
+    return V(colref(wrap(obj, ATOM), name, attribute_ok=not hasattr(type(obj.value), name)), value)
 
 
 def is_ident(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+    """A name that may be written bare (see codebuild.is_name: ASCII, no keyword, no `_`)."""
+    return is_name(name)
 
 
 _BINOPS = {

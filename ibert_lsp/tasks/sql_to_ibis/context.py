@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 
-from .code import V, attr, is_ident, pystr
+from ibert_lsp.tasks.codebuild import colref
+
+from .code import V, attr, is_ident
 from .errors import Unsupported
 
 
@@ -38,9 +39,7 @@ class Rel:
         if self.named:
             return attr(V(self.text, self.value), name)
         value = self.value[name]
-        if is_ident(name) and not hasattr(ibis.Table, name):
-            return V(f"_.{name}", value)
-        return V(f"_[{pystr(name)}]", value)
+        return V(colref("_", name, attribute_ok=not hasattr(ibis.Table, name)), value)
 
 
 @dataclass
@@ -58,9 +57,7 @@ class Ctx:
 
     def fresh(self, hint: str) -> str:
         """A new variable name that collides with no table, CTE, keyword or earlier name."""
-        base = hint if is_ident(hint) and hint != "ibis" and hint != "_" else "t"
-        if keyword.iskeyword(base):
-            base = base + "_"
+        base = hint if is_ident(hint) and hint != "ibis" else "t"
         name, i = base, 1
         while name in self.used_names or name in self.tables or name in ("ibis", "_"):
             i += 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .code import V, call_text
+from ibert_lsp.tasks.codebuild import short
+
+from .code import V, call_text, is_ident
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .expressions import translate
@@ -47,6 +49,9 @@ def table_source(node: exp.Table, ctx: Ctx, taken: set[str]) -> Rel:
     if name in ctx.ctes:
         base = ctx.ctes[name]
     elif name in ctx.tables:
+        if not is_ident(name) or name == "ibis":
+            raise Unsupported(f"table name {short(name)} is not a plain Python name, so Ibis code "
+                              "cannot refer to it")
         base = Rel(name, ctx.tables[name], {}, named=True)
     else:
         known = ", ".join(sorted(ctx.tables)) or "no tables"
@@ -192,7 +197,8 @@ def _join(text: str, value, right: Rel, alias: str, how: str, preds: list[V]):
 
     joined = call(kwargs)
     if not _finishes(joined):
-        kwargs["rname"] = "{name}_" + alias
+        # rname is a str.format template: braces in an alias must stay literal
+        kwargs["rname"] = "{name}_" + alias.replace("{", "{{").replace("}", "}}")
         joined = call(kwargs)
     if how == "cross":
         return f"{text}.cross_join({call_text((V(right.text, None),), kwargs)})", joined

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from ibert_lsp.tasks.codebuild import kwarg
+
 from .aggregates import is_aggregate
-from .code import V, as_expr, call_text, is_ident, lit, pystr
+from .code import ATOM, V, as_expr, call_text, is_ident, lit, pystr, wrap
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .expressions import translate
@@ -172,7 +174,7 @@ def project(rel: Rel, cols: list[tuple[str, V]]) -> Rel:
             parts.append(pystr(n))
             pos_vals.append(n)
         elif mixed:
-            parts.append(f"{n}={v.text}")
+            parts.append(kwarg(n, v.text))
             kw_vals[n] = v.value
         else:
             parts.append(f"{v.text}.name({pystr(n)})" if v.prec >= 14 else f"({v.text}).name({pystr(n)})")
@@ -201,10 +203,10 @@ def render_keys(keys: list[Key]) -> tuple[str, list, dict]:
             parts.append(pystr(k.name))
             pos.append(k.name)
         elif mixed and is_ident(k.name):
-            parts.append(f"{k.name}={k.v.text}")
+            parts.append(kwarg(k.name, k.v.text))
             kw[k.name] = k.v.value
         else:
-            parts.append(f"{k.v.text}.name({pystr(k.name)})")
+            parts.append(f"{wrap(k.v, ATOM)}.name({pystr(k.name)})")
             pos.append(k.v.value.name(k.name))
     return ", ".join(parts), pos, kw
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .code import V, call_text, is_ident, pystr
+from ibert_lsp.tasks.codebuild import dict_lit, short
+
+from .code import V, call_text, is_ident, method, pystr
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .select import limit_clause, order_clause
@@ -19,23 +21,31 @@ def _align(left: Rel, right: Rel) -> Rel:
         return right
     if list(ls.types) == list(rs.types):  # only the names differ: rename
         pairs = {ln: rn for ln, rn in zip(ls.names, rs.names) if ln != rn}
-        text = ", ".join(f"{ln}={pystr(rn)}" if is_ident(ln) else f"{pystr(ln)}: {pystr(rn)}"
-                         for ln, rn in pairs.items())
-        if not all(is_ident(ln) for ln in pairs):
-            text = "{" + text + "}"
+        # new name -> old name: keywords when every new name is plain, else one dict
+        if all(is_ident(ln) for ln in pairs):
+            text = call_text((), {ln: rn for ln, rn in pairs.items()})
+        else:
+            text = dict_lit((ln, pystr(rn)) for ln, rn in pairs.items())
         return right.then(f"{right.text}.rename({text})", right.value.rename(pairs))
-    parts, vals = [], {}
+    parts, vals = [], []
     for (ln, lt), (rn, rt) in zip(ls.items(), rs.items()):
         ref = right.ref(rn)
-        text, val = ref.text, ref.value
+        cur, val = ref, ref.value
         if lt != rt:
             common = lt if rt.castable(lt) else None
             if common is None:
-                raise Unsupported(f"set operation columns {ln} and {rn} have types {lt} and {rt}")
-            text, val = f"{text}.cast({str(lt)!r})", val.cast(lt)
-        parts.append(f"{ln}={text}")
-        vals[ln] = val
-    return right.then(f"{right.text}.select({', '.join(parts)})", right.value.select(**vals))
+                raise Unsupported(f"set operation columns {short(ln)} and {short(rn)} have types "
+                                  f"{lt} and {rt}")
+            cur = method(ref, "cast", str(lt))
+            val = cur.value
+        parts.append((ln, rn, cur))
+        vals.append(val.name(ln))
+    if all(is_ident(ln) for ln, _, _ in parts):  # `a=_.a.cast("float64"), b=_.c`
+        text = call_text((), {ln: cur for ln, _, cur in parts})
+    else:  # an output name that is not a plain name is data: `.name("x y")` takes any string
+        text = ", ".join(pystr(ln) if ln == rn and cur.text == right.ref(rn).text
+                         else method(cur, "name", ln).text for ln, rn, cur in parts)
+    return right.then(f"{right.text}.select({text})", right.value.select(*vals))
 
 
 def set_operation(node: exp.SetOperation, scope: Scope | None, ctx: Ctx, taken: set[str]) -> Rel:

@@ -8,6 +8,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
+from ibert_lsp.tasks.codebuild import CodeBuildError, check_names, collect_columns
+
 from .context import Ctx
 from .errors import Unsupported
 
@@ -76,6 +78,11 @@ def build(sql: str, schemas: dict[str, dict[str, str]], dialect: str = "duckdb")
     qualified = qualify(tree.copy(), schemas)
     ctx = Ctx(schemas, to_ibis_tables(schemas))
     ctx.used_names |= set(schemas)
-    rel = query(qualified, None, ctx)
-    code = "\n".join(ctx.stmts + [rel.text])
+    try:
+        with collect_columns() as columns:
+            rel = query(qualified, None, ctx)
+        code = "\n".join(ctx.stmts + [rel.text])
+        check_names(code, ctx.tables, columns)
+    except CodeBuildError as exc:
+        raise Unsupported(str(exc)) from None
     return Candidate(code, duckdb_sql, sorted(ctx.features))
