@@ -17,6 +17,7 @@ import random
 import re
 
 from datagen import gate
+from ibert_lsp.tasks.codebuild import colref, is_name
 
 DIALECTS = ("postgres", "sqlite", "mysql", "bigquery", "snowflake", "trino")
 SQL_KEYWORDS = (
@@ -62,11 +63,20 @@ def spelling_variant(pair: dict, rng: random.Random) -> dict | None:
     return {**pair, "sql": sql, "variant": f"spelling:{kind}"}
 
 
+def _col(name: str) -> str:
+    """`_.name`, or `_["count"]` where the name is also a Table method."""
+    import ibis
+
+    return colref("_", name, attribute_ok=not hasattr(ibis.Table, name))
+
+
 def style_variant(pair: dict, rng: random.Random) -> dict | None:
     tables = list(pair["schemas"])
     if len(tables) != 1 or "\n" in pair["ibis"]:
         return None
     t = tables[0]
+    if not is_name(t):  # the table name is pasted into code below
+        return None
     code = pair["ibis"]
     if "_." in code:
         new = re.sub(r"(?<![\w.])_\.", f"{t}.", code)
@@ -106,7 +116,8 @@ def compose_variant(pair: dict, rng: random.Random) -> dict | None:
     head, last = split
     cols = list(out)
     numeric = [c for c, t in out.items() if re.match(r"!?(int|float|decimal|uint)", t)]
-    if not all(re.fullmatch(r"[a-z_][a-z0-9_]*", c) for c in cols):
+    # names go bare into SQL and through `colref` into Ibis: plain lower-case names only
+    if not all(is_name(c) and re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols):
         return None
     prefix = (head + "\n") if head else ""
     inner_sql = pair["sql"].rstrip().rstrip(";")
@@ -117,19 +128,19 @@ def compose_variant(pair: dict, rng: random.Random) -> dict | None:
         k = rng.choice((3, 5, 10))
         others = [x for x in cols if x != c]
         order_sql = ", ".join([f"{c} DESC"] + others)
-        order_py = ", ".join([f"_.{c}.desc()"] + [f"_.{x}" for x in others])
+        order_py = ", ".join([f"{_col(c)}.desc()"] + [_col(x) for x in others])
         sql = f"SELECT * FROM ({inner_sql}) AS q ORDER BY {order_sql} LIMIT {k}"
         ibis_code = f"{prefix}({last}).order_by([{order_py}]).limit({k})"
         kind, feats = "topk", ["order_by", "limit", "subquery"]
     elif numeric:
         c = rng.choice(numeric)
         sql = f"SELECT * FROM ({inner_sql}) AS q WHERE {c} > 0"
-        ibis_code = f"{prefix}({last}).filter(_.{c} > 0)"
+        ibis_code = f"{prefix}({last}).filter({_col(c)} > 0)"
         kind, feats = "filter", ["where", "subquery"]
     else:
         c = rng.choice(cols)
         sql = f"SELECT * FROM ({inner_sql}) AS q WHERE {c} IS NOT NULL"
-        ibis_code = f"{prefix}({last}).filter(_.{c}.notnull())"
+        ibis_code = f"{prefix}({last}).filter({_col(c)}.notnull())"
         kind, feats = "notnull", ["where", "null", "subquery"]
     return {**pair, "sql": sql, "ibis": ibis_code, "variant": f"compose:{kind}",
             "features": sorted(set(pair.get("features", [])) | set(feats) | {"composed"}),

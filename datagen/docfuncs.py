@@ -16,6 +16,7 @@ from typing import Any
 
 from datagen import gate
 from datagen.records import make_record
+from ibert_lsp.tasks.codebuild import is_name
 
 PY_TYPES = {"int64": "int", "int32": "int", "float64": "float", "string": "str",
             "boolean": "bool", "date": "str", "timestamp": "str"}
@@ -167,6 +168,8 @@ def _literal_params(pair: dict) -> list[tuple[str, Any, str, str]]:
         if isinstance(val, float) and val.is_integer() and not re.search(r"\.", str(info.get("py"))):
             val = int(val)
         name = f"{column}_{_ROLE_SUFFIX.get(col.get('role'), 'value')}"
+        if not is_name(name):  # it becomes a parameter name in generated source
+            continue
         if name in used:
             name = f"other_{name}"
         if name in used or name in pair["schemas"] or any(v == val for _, v, _, _ in out):
@@ -210,7 +213,7 @@ def _fn_name(pair: dict) -> str:
     cols = [v.get("name") for k, v in pair.get("slots", {}).items()
             if v.get("role") in ("num", "int", "cat", "date", "ts", "text", "bool") and v.get("name")]
     base = pair["template"]
-    return re.sub(r"\W", "_", f"{base}_{cols[0]}" if cols else base)[:60]
+    return re.sub(r"\W", "_", f"{base}_{cols[0]}" if cols else base, flags=re.ASCII)[:60]
 
 
 def _sentence(text: str) -> str:

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from ibert_lsp.tasks.codebuild import colref, is_name, short
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
 SCHEMA_FILE = HERE / "schemas.yaml"
@@ -284,6 +286,10 @@ def load_domains(path: Path = SCHEMA_FILE) -> dict[str, Domain]:
             for side in ("fact", "dim"):
                 spec = raw[side]
                 cols = spec["columns"]
+                for name in [spec["name"], *cols]:
+                    if not is_name(name):  # names are spliced into SQL and Ibis text alike
+                        raise TemplateError(f"{where}: {side}: {short(str(name))} is not a plain Python name "
+                                            "(ASCII, not a keyword, no leading _)")
                 for c, cs in cols.items():
                     if cs.get("role") not in ROLES:
                         raise TemplateError(f"{where}: {side}.{c}: unknown role {cs.get('role')!r}")
@@ -356,11 +362,11 @@ def _literal(col: str, spec: dict, rng: random.Random, *, q: tuple[float, float]
         text = _num_text(x, integer)
         return _v(text, text, value=float(text), word=text)
     if role == "cat":
-        s = rng.choice(spec["values"])
-        return _v(f"'{s}'", f"'{s}'", value=s, word=f"'{s}'")
+        s = str(rng.choice(spec["values"]))
+        return _v(_sql_str(s), repr(s), value=s, word=f"'{s}'")
     if role == "text":
-        s = rng.choice(spec.get("prefixes") or ["a"])
-        return _v(f"'{s}'", f"'{s}'", value=s, word=f"'{s}'")
+        s = str(rng.choice(spec.get("prefixes") or ["a"]))
+        return _v(_sql_str(s), repr(s), value=s, word=f"'{s}'")
     if role == "bool":
         b = rng.random() < 0.5
         return _v("TRUE" if b else "FALSE", "True" if b else "False", value=b, word=str(b).lower())
@@ -383,7 +389,7 @@ def _literal_list(col: str, spec: dict, rng: random.Random) -> dict:
     if len(vals) < 2:
         items = [_literal(col, spec, rng) for _ in range(2)]
     else:
-        items = [_v(f"'{s}'", f"'{s}'", value=s) for s in rng.sample(vals, min(len(vals), rng.choice((2, 2, 3))))]
+        items = [_v(_sql_str(s), repr(s), value=s) for s in rng.sample(vals, min(len(vals), rng.choice((2, 2, 3))))]
     sql = "(" + ", ".join(i["sql"] for i in items) + ")"
     py = "[" + ", ".join(i["py"] for i in items) + "]"
     return _v(sql, py, first=items[0], second=items[1],
@@ -398,8 +404,18 @@ def _literal_range(col: str, spec: dict, rng: random.Random) -> dict:
 
 
 def _pattern(col: str, spec: dict, rng: random.Random) -> dict:
-    p = rng.choice(spec.get("prefixes") or ["a"])
+    p = str(rng.choice(spec.get("prefixes") or ["a"]))
+    # `prefix`/`contains` are pasted on both sides, so they must read the same in SQL and
+    # Python; LIKE metacharacters would also change the pattern's meaning
+    if not p.isprintable() or any(ch in p for ch in "'\\%_"):
+        raise NotApplicable(f"prefix {p!r} cannot be written the same in SQL and Python")
     return _v(f"'{p}%'", f"'{p}%'", prefix=f"'{p}'", contains=f"'%{p}%'", value=p, word=f"'{p}'")
+
+
+def _sql_str(s: str) -> str:
+    """A SQL string literal: single quotes doubled, never pasted raw (Python's side uses repr,
+    which writes ordinary values the same way)."""
+    return "'" + s.replace("'", "''") + "'"
 
 
 # ------------------------------------------------------------------------------------------
@@ -464,6 +480,13 @@ def fill_slots(tpl: Template, dom: Domain, rng: random.Random) -> dict[str, dict
     return values
 
 
+def _is_table_attr(name: str) -> bool:
+    """`t.count` is the method, not the column: such names are written `t["count"]`."""
+    import ibis
+
+    return hasattr(ibis.Table, name)
+
+
 def _choose_alternatives(text: str, rng: random.Random) -> str:
     return _ALT_RE.sub(lambda m: rng.choice(m.group(1).split(";;")), text)
 
@@ -480,7 +503,8 @@ def render(text: str, values: dict[str, dict], fixed: dict[str, str], side: str,
         val = values[key]
         if at:
             name = val["name"]
-            return f"_.{name}" if style == "deferred" else f"{val['table']}.{name}"
+            base = "_" if style == "deferred" else val["table"]
+            return colref(base, name, attribute_ok=not _is_table_attr(name))
         if part:
             got = val.get(part)
             if got is None:
