@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "datagen.cli",  # datagen <step>
     "training.cli",  # train
 )
+# Commands that read untrusted code or SQL: their gate work runs in an isolated worker process.
+ISOLATED_COMMANDS = ("to-sql", "from-sql", "complete", "fix", "qa", "doc")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if args.command in ISOLATED_COMMANDS:
+        from ibert_lsp.validate import isolation
+
+        isolation.enable(workers=1)
+        isolation.prewarm()  # the worker imports Ibis while this process reads its input
     try:
         return int(args.func(args) or 0)
     except IbertError as exc:

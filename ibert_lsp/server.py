@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from lsprotocol import types
 
 from ibert_lsp.errors import IbertError
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from ibert_lsp import __version__
 from ibert_lsp import config as cfg
@@ -35,7 +37,8 @@ from ibert_lsp import config as cfg
 log = logging.getLogger("ibert.server")
 
 GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
-MAX_DOC_CHARS = 3_000_000  # documents larger than this are not analysed (said once in the log)
+GATE_WORKERS = 2  # gate worker processes: a hostile document holds one, the editor keeps one
+QUICK_ANALYSIS_S = 0.3  # completion/hover wait this long for a fresh analysis, then use the last
 PYTHON_IDS = ("python",)
 SQL_IDS = ("sql",)
 
@@ -53,18 +56,25 @@ class DocState:
     schemas: dict = field(default_factory=dict)
     analysis: Any = None
     analysis_version: int | None = None
+    analysis_future: Any = None  # asyncio future of the analysis being computed
+    analysis_future_version: int | None = None
     diag_task: asyncio.Task | None = None
     inline_task: asyncio.Task | None = None
 
 
 class IbertServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("ibert-lsp", __version__)
+        super().__init__("ibert-lsp", __version__, protocol_cls=IbertProtocol)
         self.settings = cfg.Settings()
         self.docs: dict[str, DocState] = {}
         self.config_schemas: dict = {}
         self.config_schema_error: str | None = None
         self.analysis_pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ibert-gate")
+        # requests the user waits for (completion, hover, actions) never queue behind a long
+        # document analysis: their gate calls go to the other worker process
+        self.interactive_pool = cf.ThreadPoolExecutor(max_workers=2,
+                                                      thread_name_prefix="ibert-interactive")
+        self._told_too_large: set[str] = set()
         self.io_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ibert-io")
         self.worker = None  # GenerationWorker, created when the model feature is on
         self.model_state = "off"  # off | loading | ready | missing | failed
@@ -116,7 +126,7 @@ class IbertServer(LanguageServer):
             return st.schemas
         schemas = dict(self.config_schemas)
         source = doc.source
-        if len(source) <= MAX_DOC_CHARS and self.is_python(doc):
+        if not self.too_large(doc) and self.is_python(doc):
             try:
                 from ibert_lsp.schema.sources import from_python_source
 
@@ -136,9 +146,24 @@ class IbertServer(LanguageServer):
         st.schemas, st.version = schemas, doc.version
         return schemas
 
+    def too_large(self, doc) -> bool:
+        """Documents past the size limit get the cheap features only; the user is told once."""
+        from ibert_lsp.validate.limits import MAX_DOCUMENT_CHARS, document_too_large
+
+        if not document_too_large(doc.source):
+            return False
+        if doc.uri not in self._told_too_large:
+            self._told_too_large.add(doc.uri)
+            self.tell(f"ibert: {os.path.basename(doc.path or doc.uri)} is too large to analyze "
+                      f"({len(doc.source):,} characters; the limit is {MAX_DOCUMENT_CHARS:,}): "
+                      "no diagnostics or checked suggestions for it", types.MessageType.Warning)
+        return True
+
     def analysis_sync(self, uri: str):
-        """Analysis of the current text (runs in the gate thread)."""
-        from ibert_lsp.tasks.analysis import analyze
+        """Analysis of the current text (runs in a gate thread; the work itself runs in a gate
+        worker process). A failed analysis (the worker was stopped) is an empty one."""
+        from ibert_lsp.tasks.analysis import Analysis, analyze
+        from ibert_lsp.validate.errors import GateError
 
         doc = self.document(uri)
         st = self.state(uri)
@@ -147,14 +172,38 @@ class IbertServer(LanguageServer):
             return st.analysis
         source = doc.source
         schemas = self.schemas_for(doc)
-        if len(source) > MAX_DOC_CHARS or not self.is_python(doc):
-            from ibert_lsp.tasks.analysis import Analysis
-
+        if not self.is_python(doc) or self.too_large(doc):
             an = Analysis(source, schemas, None, {}, [], [], [])
         else:
-            an = analyze(source, schemas)
+            try:
+                an = analyze(source, schemas)
+            except GateError as exc:
+                self.log(f"ibert: analysis of {uri} stopped: {exc.message}",
+                         types.MessageType.Warning)
+                an = Analysis(source, schemas, None, {}, [], [], [])
         st.analysis, st.analysis_version = an, version
         return an
+
+    async def quick_analysis(self, uri: str):
+        """The current analysis if it is ready within QUICK_ANALYSIS_S, else the last finished
+        one (an older version, or empty): a slow document never makes the editor wait."""
+        from ibert_lsp.tasks.analysis import Analysis
+
+        st = self.state(uri)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.analysis(uri)), QUICK_ANALYSIS_S)
+        except asyncio.TimeoutError:
+            if st.analysis is not None:
+                return st.analysis
+            doc = self.document(uri)
+            return Analysis(doc.source, self.schemas_for(doc), None, {}, [], [], [])
+
+    async def interactive(self, fn: Callable, *args, **kwargs):
+        """Run a request's own gate work (completion, hover, actions) beside the analyses."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(
+            loop.run_in_executor(self.interactive_pool, functools.partial(fn, *args, **kwargs)),
+            GATE_TIMEOUT_S)
 
     async def in_gate(self, fn: Callable, *args, **kwargs):
         """Run gate/analysis work off the event loop (serialised).
@@ -178,7 +227,17 @@ class IbertServer(LanguageServer):
             raise
 
     async def analysis(self, uri: str):
-        return await self.in_gate(self.analysis_sync, uri)
+        """One analysis per document version, shared by every request that waits for it."""
+        doc = self.document(uri)
+        st = self.state(uri)
+        if st.analysis is not None and st.analysis_version == doc.version is not None:
+            return st.analysis
+        fut = st.analysis_future
+        if fut is None or st.analysis_future_version != doc.version or (
+                fut.done() and (fut.cancelled() or fut.exception() is not None)):
+            fut = asyncio.ensure_future(self.in_gate(self.analysis_sync, uri))
+            st.analysis_future, st.analysis_future_version = fut, doc.version
+        return await asyncio.shield(fut)
 
     # ------------------------------------------------------------------ model
     @property
@@ -417,6 +476,185 @@ def schemas_from_connection(url: str) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------- protocol hygiene
+
+_UINTEGER_MAX = 2**31 - 1  # LSP's uinteger
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+
+
+class _Rejected:
+    """A request that cannot be handled as sent: answered with a JSON-RPC error, not dropped."""
+
+    __slots__ = ("id", "code", "message")
+
+    def __init__(self, msg_id: int | str | None, code: int, message: str) -> None:
+        self.id, self.code, self.message = msg_id, code, message
+
+
+class _BadResponse:
+    """A client's response that does not deserialize: fails the server's pending request."""
+
+    __slots__ = ("id", "message")
+
+    def __init__(self, msg_id: int | str, message: str) -> None:
+        self.id, self.message = msg_id, message
+
+
+def _valid_id(data: Any) -> int | str | None:
+    """The request id as the client sent it, or None when it is not a JSON-RPC id."""
+    msg_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(msg_id, bool) or not isinstance(msg_id, (int, str)):
+        return None
+    return msg_id
+
+
+def _clamp_position(data: dict) -> dict:
+    """`{"line", "character"}` ints clamped into LSP's uinteger range.
+
+    The features clamp positions into the document; this only keeps out-of-range numbers
+    (negative, 2**63) from failing deserialization, which pygls would answer with nothing.
+    """
+    for key in ("line", "character"):
+        v = data[key]
+        if isinstance(v, int) and not isinstance(v, bool):
+            data[key] = min(max(v, 0), _UINTEGER_MAX)
+    return data
+
+
+def end_process(code: int) -> None:
+    """Flush what was written and leave with `code` at once.
+
+    A normal interpreter exit joins or tears down threads that are still running (the
+    gate thread, the model worker with torch's thread pools, stdin's reader) and C++
+    destructors in them abort the process (SIGABRT, "terminate called ..."). Nothing the
+    server holds needs a clean teardown: DuckDB sandboxes are in memory, files are written
+    atomically. So: flush, then `os._exit`.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    try:
+        logging.shutdown()
+    except Exception:
+        pass
+    os._exit(code)
+
+
+class IbertProtocol(LanguageServerProtocol):
+    """pygls' protocol with the LSP spec's answers where pygls 2.1.1 gives none.
+
+    - params that do not deserialize: pygls raises inside `json.loads`' object hook and the
+      message is logged and dropped, so the client waits forever; here the request gets
+      InvalidParams (-32602), or InvalidRequest (-32600) when the envelope itself is bad;
+    - positions out of LSP's range (negative, 2**63) are clamped instead of rejected;
+    - requests after `shutdown`: InvalidRequest (pygls drops them);
+    - `exit` (and stdin's end, in `main`): the process ends with 0 after shutdown, 1
+      without, through `end_process` when `main` owns the process.
+    """
+
+    owns_process = False  # set by main(): only then may `exit` end the interpreter at once
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" not in data:
+            if len(data) == 2 and "line" in data and "character" in data:
+                return _clamp_position(data)
+            return data
+        if self._shutdown and "id" in data and data.get("method", types.EXIT) != types.EXIT:
+            return _Rejected(_valid_id(data), INVALID_REQUEST,
+                             f"{data.get('method')}: the server is shutting down; only exit "
+                             "is accepted")
+        try:
+            return super().structure_message(data)
+        except Exception as exc:
+            msg_id = _valid_id(data)
+            method = data.get("method")
+            if "method" not in data:
+                if msg_id is not None and ("result" in data or "error" in data):
+                    return _BadResponse(msg_id, f"response does not deserialize: {exc}")
+                raise
+            if msg_id is None and "id" not in data:
+                raise  # a notification: nobody waits for an answer (pygls logs it)
+            if msg_id is None or not isinstance(method, str):
+                return _Rejected(msg_id, INVALID_REQUEST,
+                                 "invalid request: id must be a number or string and "
+                                 "method a string")
+            return _Rejected(msg_id, INVALID_PARAMS,
+                             f"invalid params for {method}: {_cause(exc)}")
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Rejected):
+            self._reply_error(message.id, message.code, message.message)
+            return
+        if isinstance(message, _BadResponse):
+            self._handle_response(message.id, None,
+                                  types.ResponseError(code=INVALID_PARAMS,
+                                                      message=message.message))
+            return
+        if not isinstance(message, dict) and getattr(message, "jsonrpc", None) == self.VERSION:
+            method = getattr(message, "method", None)
+            is_request = method is not None and hasattr(message, "id")
+            if is_request and _valid_id({"id": message.id}) is None:
+                self._reply_error(None, INVALID_REQUEST,
+                                  "invalid request: id must be a number or string")
+                return
+            if self._shutdown and is_request and method != types.EXIT:
+                self._reply_error(message.id, INVALID_REQUEST,
+                                  f"{method}: the server is shutting down; only exit is "
+                                  "accepted")
+                return
+            super().handle_message(message)
+            return
+        # not a JSON-RPC 2.0 message: answer what is shaped like a request (or a batch)
+        if isinstance(message, dict):
+            if "method" in message and "id" in message:
+                self._reply_error(_valid_id(message), INVALID_REQUEST,
+                                  'invalid request: "jsonrpc" must be "2.0"')
+            else:
+                log.warning("ibert: ignored a message that is not JSON-RPC 2.0")
+            return
+        if hasattr(message, "method") and hasattr(message, "id"):
+            self._reply_error(_valid_id({"id": message.id}), INVALID_REQUEST,
+                              'invalid request: "jsonrpc" must be "2.0"')
+            return
+        if hasattr(message, "method"):
+            log.warning("ibert: ignored a notification that is not JSON-RPC 2.0")
+            return
+        self._reply_error(None, INVALID_REQUEST,
+                          "invalid request: a message must be one JSON object (LSP has no "
+                          "batches)")
+
+    def _reply_error(self, msg_id: int | str | None, code: int, message: str) -> None:
+        if msg_id is None:  # the converter would drop a None id; JSON-RPC wants "id": null
+            self._send_data({"jsonrpc": self.VERSION, "id": None,
+                             "error": {"code": code, "message": message}})
+        else:
+            self._send_response(msg_id, error=types.ResponseError(code=code, message=message))
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args) -> Generator[Any, Any, None]:
+        """End the process: 0 after shutdown, 1 without (never a signal)."""
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        code = 0 if self._shutdown else 1
+        if self.owns_process:
+            end_process(code)
+        sys.exit(code)
+
+
+def _cause(exc: BaseException) -> str:
+    """The first line of what made deserialization fail (cattrs nests the real reason)."""
+    inner: BaseException = exc.__cause__ or exc
+    subs = getattr(inner, "exceptions", None)
+    while subs:
+        inner = subs[0]
+        subs = getattr(inner, "exceptions", None)
+    text = str(inner).strip().splitlines()
+    return (text[0] if text else type(inner).__name__)[:200]
+
+
 # ---------------------------------------------------------------------- handler safety
 
 
@@ -512,6 +750,11 @@ def create_server() -> IbertServer:
         lifecycle,
     )
 
+    from ibert_lsp.validate import isolation
+
+    # every document, setting and model output is interpreted in gate worker processes
+    isolation.enable(workers=GATE_WORKERS)
+    isolation.prewarm()
     server = IbertServer()
     for module in (lifecycle, diagnostics, completion, inline, actions, hover, commands):
         module.register(server)
@@ -542,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 50)
+    protocol = server.protocol
+    protocol.owns_process = True  # `exit` ends the process at once (see end_process)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not port.isdigit():
@@ -549,7 +794,10 @@ def main(argv: list[str] | None = None) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
-    return 0
+    # the input ended (EOF, broken pipe) or the loop stopped: like `exit` without shutdown,
+    # unless shutdown came first
+    end_process(0 if protocol._shutdown else 1)
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -51,7 +51,13 @@ def run(args: argparse.Namespace) -> int:
     from ibert_lsp.tasks.sql_to_ibis import translate
 
     _check_dialect(args.dialect)
+    from ibert_lsp.errors import IbertError
+    from ibert_lsp.validate.limits import check_sql_size
+
     sql = read_input(args.file, what="SQL")
+    too_large = check_sql_size(sql)
+    if too_large:
+        raise IbertError(too_large)
     schemas = load_schema_arg(args.schema, args.table_name)
     result = translate(sql, schemas, dialect=args.dialect)
     if args.json:

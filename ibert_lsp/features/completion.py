@@ -92,15 +92,17 @@ def register(server: IbertServer) -> None:
         invoked = (params.context is None
                    or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
 
+        an = await ls.quick_analysis(doc.uri)
+        source = doc.source
+
         def work():
             from ibert_lsp.tasks.completion import complete
 
-            an = ls.analysis_sync(doc.uri)
             env = an.env_before(line)
-            return complete(doc.source, line, character, an.schemas, env=env,
+            return complete(source, line, character, an.schemas, env=env,
                             path=doc.path, use_jedi=invoked), env, an.schemas
 
-        cands, env, schemas = await ls.in_gate(work)
+        cands, env, schemas = await ls.interactive(work)
         if invoked and ls.generator is not None:
             from ibert_lsp.tasks.completion import Candidate, context_at, continuations
 
@@ -139,7 +141,7 @@ def register(server: IbertServer) -> None:
         if data and data.get("qualname"):
             from ibert_lsp.tasks.completion import full_doc
 
-            doc = await ls.in_gate(full_doc, data["qualname"])
+            doc = await ls.interactive(full_doc, data["qualname"])
             if doc:
                 item.documentation = _doc(
                     f"```python\n{item.detail or item.label}\n```\n\n{doc}", markdown_ok(ls))

@@ -127,11 +127,13 @@ def register(server: IbertServer) -> None:
                               end=to_client(doc, line, len(text), lines))
             return types.Hover(contents=_md(res.text), range=rng)
 
-        def work():
-            an = ls.analysis_sync(doc.uri)
-            return describe_name(doc.source, line, character, an.schemas, an.env_before(line))
+        an = await ls.quick_analysis(doc.uri)
+        source = doc.source
 
-        found = await ls.in_gate(work)
+        def work():
+            return describe_name(source, line, character, an.schemas, an.env_before(line))
+
+        found = await ls.interactive(work)
         if not found:
             return None
         value, (a, b) = found

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.validate.isolation import isolated
 
 # Gate error kinds that describe a real mistake in the user's code (the others mean "we cannot
 # check this statement", e.g. it calls `.execute()`, which the gate never runs).
@@ -114,6 +115,7 @@ def base_tables(schemas: Schemas) -> dict[str, Any]:
     return tables
 
 
+@isolated
 def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None, *,
               any_value: bool = False) -> Any:
     """Evaluate an untrusted snippet through the gate with the schema tables and `env` bound.
@@ -382,6 +384,7 @@ def statements(tree: ast.Module) -> list[ast.stmt]:
     return out
 
 
+@isolated
 def analyze(
     code: str, schemas: Schemas, *, check: bool = True, env: dict[str, Any] | None = None
 ) -> Analysis:
@@ -478,4 +481,8 @@ def analyze(
             env[target] = expr
             history.append((st.end_lineno, target, expr))
     analysis.env = env
+    from ibert_lsp.validate import isolation
+
+    if isolation._IN_WORKER:  # the caller needs positions and values, not the module's tree
+        analysis.tree = None
     return analysis

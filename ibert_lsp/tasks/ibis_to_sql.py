@@ -11,6 +11,7 @@ from ibert_lsp.errors import IbertError
 from ibert_lsp.schema.infer import describe, infer_schemas
 from ibert_lsp.schema.sources import from_python_source
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.validate.isolation import isolated
 
 RESERVED = {"ibis", "_"}
 
@@ -61,6 +62,11 @@ def free_names(code: str) -> list[str]:
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
     params = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+    imported = {  # `import ibis.selectors as s` binds `s`: a module, never a table
+        a.asname or a.name.split(".")[0] for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names
+    }
+    assigned |= imported
     seen: list[str] = []
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
@@ -102,10 +108,13 @@ LABELS = {
 
 def describe_gate_error(exc) -> str:
     """One line for a GateError: what kind, where (1-based column), and the message."""
-    where = f" at line {exc.line}, column {exc.col + 1}" if exc.line else ""
+    where = f" at line {exc.line}" if exc.line else ""
+    if exc.line and exc.col is not None:  # parser-limit errors carry a line but no column
+        where += f", column {exc.col + 1}"
     return f"{LABELS.get(exc.kind, exc.kind)}{where}: {exc.message}"
 
 
+@isolated
 def to_sql(
     code: str,
     schemas: Schemas | None = None,

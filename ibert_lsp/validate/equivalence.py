@@ -13,6 +13,7 @@ from ibert_lsp.schema.types import Schemas, normalize_schemas
 from ibert_lsp.validate.compare import compare_frames, compare_rows, rows_of
 from ibert_lsp.validate.duck import Sandbox, check_query, sandbox
 from ibert_lsp.validate.errors import GateError
+from ibert_lsp.validate.isolation import isolated
 from ibert_lsp.validate.ordering import Order, expr_order, key_idx, sql_order
 from ibert_lsp.validate.safe_eval import evaluate
 from ibert_lsp.validate.synth import literals_from_code, literals_from_sql, synth_tables
@@ -169,6 +170,7 @@ def _compare(rows_a: list[tuple], rows_b: list[tuple], order: Order, names: list
     return compare_rows(rows_a, rows_b, ordered=True)
 
 
+@isolated
 def check_sql_vs_ibis(sql: str, ibis_code: str, schemas: Schemas, *, dialect: str = "duckdb",
                       seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0,
                       n_rows: int = 40) -> Verdict:
@@ -195,6 +197,7 @@ def check_sql_vs_ibis(sql: str, ibis_code: str, schemas: Schemas, *, dialect: st
     return verdict
 
 
+@isolated
 def check_ibis_vs_ibis(code_a: str, code_b: str, schemas: Schemas, *,
                        seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0,
                        n_rows: int = 40) -> Verdict:

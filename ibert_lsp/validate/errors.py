@@ -36,6 +36,10 @@ class GateError(Exception):
         self.end_col = end_col
         self.suggestions = list(suggestions or [])
 
+    def __reduce__(self) -> tuple:
+        # crosses from a gate worker process as (class, args, state): data only
+        return (type(self), (self.kind, self.message), dict(self.__dict__))
+
     @property
     def located(self) -> bool:
         return self.line is not None

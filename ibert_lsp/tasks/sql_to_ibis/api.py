@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ibert_lsp.validate.isolation import isolated
+
 from .errors import Unsupported
 from .translator import build
 
@@ -66,10 +68,40 @@ def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool 
               generator: Any = None, fallback: Fallback | None = None,
               seeds: tuple[int, ...] = (0, 1, 2), timeout_s: float = 5.0,
               strengthen: bool = True) -> Result:
-    """SQL -> Ibis. With verify (the default) `ibis` is set only for a gate-proven translation."""
+    """SQL -> Ibis. With verify (the default) `ibis` is set only for a gate-proven translation.
+
+    The translator and its proof run in one gate call (a worker process when isolation is on);
+    model fallbacks, which need the model in this process, are proven one gate call each."""
     from ibert_lsp.schema.types import normalize_schemas
 
     schemas = normalize_schemas(schemas)
+    res, cand = _translate_checked(sql, schemas, dialect, verify, seeds, timeout_s, strengthen)
+    fb = fallback or (_generator_fallback(generator) if generator is not None else None)
+    if res.ibis is not None or not verify or fb is None:
+        return res
+    return _try_fallback(fb, sql, schemas, dialect, seeds, timeout_s, res.reason, cand,
+                         strengthen)
+
+
+@dataclass
+class _Candidate:
+    """What the fallback needs of the translator's own (unproven) attempt."""
+
+    code: str
+    duckdb_sql: str
+    features: list[str]
+
+
+@isolated
+def _translate_checked(sql: str, schemas: dict, dialect: str, verify: bool,
+                       seeds: tuple[int, ...], timeout_s: float,
+                       strengthen: bool) -> tuple[Result, _Candidate | None]:
+    """The deterministic translation and its proof; `Result.reason` says why it abstained."""
+    from ibert_lsp.validate.limits import check_sql_size
+
+    check = check_sql_size(sql)
+    if check is not None:
+        return Result(None, False, check, {}), None
     try:
         cand = build(sql, schemas, dialect)
     except Unsupported as exc:
@@ -78,20 +110,18 @@ def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool 
         cand, why = None, "query too deeply nested"
     except Exception as exc:  # noqa: BLE001 - a translator bug must abstain, not crash
         cand, why = None, f"translator error: {type(exc).__name__}: {str(exc)[:200]}"
+    portable = _Candidate(cand.code, cand.duckdb_sql, list(cand.features)) if cand else None
     if cand is not None and not verify:
         return Result(cand.code, False, "not verified (verify=False)", {}, cand.features,
-                      candidate=cand.code)
+                      candidate=cand.code), portable
     if cand is not None:
         verdict = _gate(cand.duckdb_sql, cand.code, schemas, seeds, timeout_s, strengthen)
         if verdict.ok:
             return Result(cand.code, True, verdict.reason, verdict.checks, cand.features,
-                          candidate=cand.code)
+                          candidate=cand.code), portable
         why = f"translation failed verification: {verdict.reason}"
-    fb = fallback or (_generator_fallback(generator) if generator is not None else None)
-    if fb is not None:
-        return _try_fallback(fb, sql, schemas, dialect, seeds, timeout_s, why, cand, strengthen)
     return Result(None, False, why, {}, cand.features if cand else [],
-                  candidate=cand.code if cand else None)
+                  candidate=cand.code if cand else None), portable
 
 
 def _try_fallback(fb: Fallback, sql: str, schemas: dict, dialect: str, seeds, timeout_s,
