@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.tasks.codebuild import colref, is_name, pystr
 from ibert_lsp.tasks.introspect import public_members
 from ibert_lsp.tasks.statements import statement_start
 
@@ -357,7 +358,7 @@ def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
 
     out: list[Candidate] = []
     for col, typ in _table_columns(obj):
-        if col.isidentifier():
+        if is_name(col) and not hasattr(type(obj), col):  # after `t.`: plain names only
             out.append(Candidate(col, col, "column", typ, f"column `{col}`: {typ}", "schema", 0,
                                  rstart))
     if obj is ibis:
@@ -372,6 +373,14 @@ def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
         out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
         out[-1].__dict__["qualname"] = f"{owner}.{name}"
     return _filter(out, prefix)
+
+
+def _in_string(name: str, quote: str) -> str:
+    """`name` as it must be typed inside an open `quote`-quoted literal (escapes from repr)."""
+    body = pystr(name) if quote == '"' else repr(name)
+    if body[0] == quote:
+        return body[1:-1]
+    return "".join("\\" + ch if ch == quote else ch for ch in body[1:-1])
 
 
 def _filter(cands: list[Candidate], prefix: str) -> list[Candidate]:
@@ -462,20 +471,25 @@ def complete(
             text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
             cols = _table_columns(_scope_table(text, schemas, env))
         if ctx.kind == "string_argument":
-            out = [Candidate(c, c, "column", t, f"column `{c}`: {t}", "schema", 0,
-                             ctx.replace_start) for c, t in cols]
+            # typed inside an open string literal: the name is escaped for that quote
+            out = [Candidate(c, _in_string(c, ctx.quote or '"'), "column", t, f"column `{c}`: {t}",
+                             "schema", 0, ctx.replace_start) for c, t in cols]
             out = _filter(out, ctx.prefix)
         else:
             if cols:
                 for c, t in cols:
                     if method in STRING_COLUMN_METHODS:
-                        out.append(Candidate(f'"{c}"', f'"{c}"', "column", t,
+                        out.append(Candidate(pystr(c), pystr(c), "column", t,
                                              f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
-                    if method in EXPR_COLUMN_METHODS and c.isidentifier() and _IDENT.match(rec):
-                        out.append(Candidate(f"{rec}.{c}", f"{rec}.{c}", "column", t,
+                    # `t.c` for plain names, `t["x y"]` otherwise (and for names of methods)
+                    as_attr = not hasattr(type(obj), c) if obj is not None else True
+                    if method in EXPR_COLUMN_METHODS and _IDENT.match(rec):
+                        ref = colref(rec, c, attribute_ok=as_attr)
+                        out.append(Candidate(ref, ref, "column", t,
                                              f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
-                    if method in EXPR_COLUMN_METHODS and c.isidentifier():
-                        out.append(Candidate(f"_.{c}", f"_.{c}", "column", t,
+                    if method in EXPR_COLUMN_METHODS:
+                        ref = colref("_", c, attribute_ok=as_attr)
+                        out.append(Candidate(ref, ref, "column", t,
                                              f"column `{c}` (deferred): {t}", "schema", 1,
                                              ctx.replace_start))
             out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out

@@ -182,7 +182,26 @@ def check(code: str, result: DocResult, fn_name: str, params: list[str], style: 
     return documented_names(result.docstring, style) == params
 
 
+def _doc_escape(doc: str) -> str:
+    """Docstring text as the body of a triple-quoted literal that reads back exactly: schema
+    names and model text are untrusted, and `\"\"\"` in them must not end the string."""
+    out = []
+    for ch in doc:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"' if out and out[-1] in ('"', '\\"') else ch)
+        elif ch != "\n" and not ch.isprintable():
+            out.append(repr(ch)[1:-1])
+        else:
+            out.append(ch)
+    if out and out[-1] == '"':  # a closing quote next to the delimiter
+        out[-1] = '\\"'
+    return "".join(out)
+
+
 def _block(doc: str, indent: str) -> str:
+    doc = _doc_escape(doc)
     lines = doc.split("\n")
     if len(lines) == 1:
         return f'{indent}"""{doc}"""\n'

@@ -85,7 +85,28 @@ def _replace_span(code: str, p: Problem, old: str, new: str, last: bool = True) 
     if not matches:
         return None
     m = matches[-1] if last else matches[0]
-    return code[: a + m.start()] + new + code[a + m.end():]
+    start, end, text = _quoted_replacement(code, a + m.start(), a + m.end(), new)
+    if text is None:
+        return None
+    return code[:start] + text + code[end:]
+
+
+def _quoted_replacement(code: str, start: int, end: int, new: str) -> tuple[int, int, str | None]:
+    """How `new` (a suggestion from a schema: untrusted) replaces code[start:end] through the
+    quoting layer: inside a string literal the whole literal is rewritten with repr; after a dot
+    a non-plain name becomes `["new"]` (dot included); a bare name must be a plain name."""
+    from ibert_lsp.tasks.codebuild import is_name, pystr
+
+    before, after = code[start - 1: start], code[end: end + 1]
+    if before in ("'", '"') and after == before:
+        if code[start - 2: start - 1].isalpha():  # r"", f"", b"": repr's escapes mean other things
+            return start, end, new if is_name(new) else None
+        return start - 1, end + 1, pystr(new) if before == '"' else repr(new)
+    if is_name(new):
+        return start, end, new
+    if before == ".":
+        return start - 1, end, f"[{pystr(new)}]"
+    return start, end, None
 
 
 def _columns(schemas: Schemas) -> list[str]:
