@@ -103,10 +103,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_sample)
 
 
+def _folder(path: Path, flag: str) -> Path:
+    """`path` as an output folder: a path that exists and is not a folder is a user error
+    (one line, exit 2), found before any work rather than as a crash half-way."""
+    if path.exists() and not path.is_dir():
+        raise IbertError(f"{flag} {path} is a file, not a folder: give a folder for the output")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise IbertError(f"{flag} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def _out(args: argparse.Namespace) -> Path:
     from datagen.pipeline import DEFAULT_OUT
 
-    return Path(args.out) if args.out else DEFAULT_OUT
+    return _folder(Path(args.out), "--out") if args.out else DEFAULT_OUT
 
 
 def _cfg(args: argparse.Namespace) -> dict:
@@ -182,6 +195,8 @@ def _validate(args: argparse.Namespace) -> int:
     for f in files:
         if not f.exists():
             raise IbertError(f"{f} does not exist")
+    if args.json and Path(args.json).is_dir():
+        raise IbertError(f"--json {args.json} is a folder: give a file name")
     info = step_validate(files, progress=not args.no_progress, workers=args.workers,
                          out_dir=_out(args), use_cache=args.use_cache)
     if args.json:
@@ -236,6 +251,9 @@ def _all(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from datagen.sample import write_sample
 
-    dest = Path(args.dest) if args.dest else None
-    _print(write_sample(_out(args), dest, n=args.n))
+    dest = _folder(Path(args.dest), "--dest") if args.dest else None
+    out = _out(args)
+    if not out.is_dir():
+        raise IbertError(f"{out} does not exist: run `ibert datagen all` first")
+    _print(write_sample(out, dest, n=args.n))
     return 0

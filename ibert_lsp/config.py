@@ -37,7 +37,7 @@ class Settings:
     device: str = "cpu"
     max_latency_ms: int = 500  # model budget per request (inline completion, continuations)
     dialect: str = "duckdb"
-    database: str | None = None  # DuckDB file or ibis.connect URL (schemas only)
+    database: str | None = None  # DuckDB/SQLite file or duckdb:// sqlite:// URL; read-only
     schema_file: str | None = None  # JSON {table: {column: type}}
     docstring_style: str = "google"
     diagnostics_debounce_ms: int = 60

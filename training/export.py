@@ -122,20 +122,68 @@ def model_card(state: dict, cfg: dict, eval_md: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def install(model_dir: Path, dest: Path) -> Path:
-    """Copy a model directory to `dest` atomically (the old one is replaced only when done)."""
+MANIFEST_KEYS = ("format", "prompt_format", "base", "adapter")
+
+
+def is_ibert_model(path: Path) -> bool:
+    """True when `path` is a folder ibert installed: `ibert.json` with the manifest's keys."""
+    manifest = Path(path) / "ibert.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return (isinstance(data, dict) and data.get("format") == "ibert-model"
+            and all(k in data for k in MANIFEST_KEYS))
+
+
+def check_dest(dest: Path) -> Path:
+    """Refuse a destination whose contents ibert did not create (it would be replaced).
+
+    A new path, an empty folder or an installed ibert model may be replaced; anything else
+    (a file, a folder of the user's files) is an IbertError, so `ibert model build` can
+    check before it spends an hour training.
+    """
+    from ibert_lsp.errors import IbertError
+
     dest = Path(dest)
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise IbertError(f"--dest {dest} is not a folder: give a new or empty folder, or an "
+                         "installed ibert model to replace")
+    if dest.is_dir() and any(dest.iterdir()) and not is_ibert_model(dest):
+        raise IbertError(f"--dest {dest} holds files and is not an ibert model (no ibert.json "
+                         "manifest): refusing to replace it; give a new or empty folder")
+    return dest
+
+
+def install(model_dir: Path, dest: Path) -> Path:
+    """Install a built model directory at `dest`, atomically and without deleting user files.
+
+    The copy is made in a fresh temporary folder beside `dest` and swapped in with renames;
+    what `dest` held before is removed only when it was an ibert model (or empty) — checked
+    by `check_dest` before anything is written, and again just before the swap.
+    """
+    import tempfile
+
+    from ibert_lsp.errors import IbertError
+
+    model_dir, dest = Path(model_dir), Path(dest)
+    if not is_ibert_model(model_dir):
+        raise IbertError(f"{model_dir} is not a built ibert model (no ibert.json manifest)")
+    check_dest(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".installing")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    shutil.copytree(model_dir, tmp)
-    old = dest.with_name(dest.name + ".old")
-    if dest.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    if old.exists():
-        shutil.rmtree(old)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.installing-", dir=dest.parent))
+    try:
+        staged = work / "new"
+        shutil.copytree(model_dir, staged)
+        check_dest(dest)  # nothing appeared in it while copying
+        if dest.exists():
+            os.replace(dest, work / "old")
+        try:
+            os.replace(staged, dest)
+        except OSError:
+            if (work / "old").exists() and not dest.exists():
+                os.replace(work / "old", dest)  # put the previous model back
+            raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # ours: the copy and the replaced model
     return dest

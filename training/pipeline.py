@@ -377,6 +377,9 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
     torch.set_num_threads(threads_for(cfg.get("threads")))
     r = Run(cfg, out_dir, progress=progress)
     if fresh and r.out.exists():
+        if not r.state_path.exists() and r.out.is_dir() and any(r.out.iterdir()):
+            raise IbertError(f"{r.out} holds files and is not an ibert training run (no "
+                             "state.json): --fresh would delete them; use a new or empty --out")
         _clear(r.out)
     r.load_state()
     if r.state.get("recipe") not in (None, cfg.get("name")):

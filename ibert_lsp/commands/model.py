@@ -73,11 +73,13 @@ def run_build(args) -> int:
 
     try:
         from training.config import config_path, load_config
-        from training.export import install
+        from training.export import check_dest, install
         from training.pipeline import run
     except ModuleNotFoundError as exc:
         raise IbertError(f"this install has no training package ({exc.name}); "
                          "install ibert from its source tree") from None
+    # refuse a destination of user files now, not after the corpus and the training
+    dest = check_dest(Path(args.dest) if args.dest else default_model_dir())
     t0 = time.perf_counter()
     home = _ibert_home()
     if args.data:
@@ -101,7 +103,6 @@ def run_build(args) -> int:
     run_dir = home / "runs" / cfg["name"]
     state = run(cfg, run_dir, fresh=args.fresh, progress=not args.quiet,
                 skip_eval=args.no_eval)
-    dest = Path(args.dest) if args.dest else default_model_dir()
     install(run_dir / "model", dest)
     total = time.perf_counter() - t0
     print(f"[ibert model build] installed {dest} (corpus {t_data:.0f} s, training "

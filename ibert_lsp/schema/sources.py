@@ -9,7 +9,9 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from ibert_lsp.schema.types import Schemas, SchemaError, normalize_schemas, normalize_type
 
@@ -150,15 +152,99 @@ def _literal_columns(call: ast.Call) -> dict[str, str] | None:
     return cols or None
 
 
+DUCKDB_SUFFIXES = {".duckdb", ".ddb"}
+SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db3"}
+DATABASE_SUFFIXES = DUCKDB_SUFFIXES | SQLITE_SUFFIXES | {".db"}
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.DOTALL)
+_URL_KINDS = {"duckdb": "duckdb", "sqlite": "sqlite", "sqlite3": "sqlite", "file": None}
+# No extension loading or installing while we read a user's file: reading a schema must not
+# write anywhere (DuckDB would otherwise fetch/cache extensions under ~/.duckdb).
+_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def from_database(value: str, root: str | os.PathLike | None = None) -> Schemas:
+    """Schemas from a database setting: a DuckDB or SQLite file, or a `duckdb://` /
+    `sqlite://` URL (the scheme in any letter case).
+
+    The file is opened read-only whatever the URL says (options after `?` are ignored), a
+    missing file is an error (never created), and any other backend is refused: a workspace
+    setting is untrusted and must not make the server write, connect out or run code.
+    """
+    kind, path = database_location(value, root)
+    sniffed = _sniff(path)
+    kind = sniffed or kind or _kind_by_suffix(path)
+    if kind == "duckdb":
+        return from_duckdb(path)
+    if kind == "sqlite":
+        return from_sqlite(path)
+    raise SchemaError(f"{path} is neither a DuckDB nor a SQLite database file")
+
+
+def database_location(value: str, root: str | os.PathLike | None = None) -> tuple[str | None, Path]:
+    """(kind from the URL or None, the existing file it names); raises SchemaError."""
+    if not isinstance(value, str) or not value.strip():
+        raise SchemaError("the database setting is empty")
+    text = value.strip()
+    kind: str | None = None
+    m = _URL.match(text)
+    if m:
+        scheme = m.group(1).lower()
+        if scheme not in _URL_KINDS:
+            raise SchemaError(
+                f"database URL scheme {m.group(1)!r} is not supported: ibert reads table "
+                "schemas only from DuckDB and SQLite files, opened read-only (give a file "
+                "path, duckdb:///path or sqlite:///path)")
+        kind = _URL_KINDS[scheme]
+        text = unquote(m.group(2).partition("?")[0])
+    if not text or text.startswith(":memory:"):
+        raise SchemaError(f"database {value!r} names no file (an in-memory database has no "
+                          "tables to read)")
+    path = Path(os.path.expanduser(text))
+    if not path.is_absolute() and root:
+        path = Path(root) / path
+    if not path.exists():
+        raise SchemaError(f"database file not found: {path}")
+    if not path.is_file():
+        raise SchemaError(f"database path is not a file: {path}")
+    return kind, path
+
+
+def _sniff(path: Path) -> str | None:
+    """'duckdb' or 'sqlite' from the file's header (reading it changes nothing), else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise SchemaError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    return None
+
+
+def _kind_by_suffix(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix in DUCKDB_SUFFIXES:
+        return "duckdb"
+    if suffix in SQLITE_SUFFIXES:
+        return "sqlite"
+    return None
+
+
 def from_duckdb(path: str | os.PathLike) -> Schemas:
-    """Schemas of every table and view in a DuckDB file, opened read-only."""
+    """Schemas of every table and view in a DuckDB file, opened read-only.
+
+    Read with duckdb itself, not `ibis.duckdb.connect`: with ibis 12.0 + duckdb 2.0 its
+    `list_tables()` fails (`fetch_arrow_table` is gone) and leaves the connection unusable.
+    """
     import duckdb
 
     p = Path(path)
     if not p.exists():
         raise SchemaError(f"database file not found: {p}")
     try:
-        con = duckdb.connect(str(p), read_only=True)
+        con = duckdb.connect(str(p), read_only=True, config=_DUCKDB_CONFIG)
     except Exception as exc:  # duckdb raises its own IOException/InvalidInputException kinds
         raise SchemaError(f"cannot open {p} as a DuckDB database: {_first_line(exc)}") from None
     try:
@@ -166,6 +252,8 @@ def from_duckdb(path: str | os.PathLike) -> Schemas:
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
         ).fetchall()
+    except Exception as exc:
+        raise SchemaError(f"cannot read the tables of {p}: {_first_line(exc)}") from None
     finally:
         con.close()
     out: dict[str, dict[str, str]] = {}
@@ -179,6 +267,73 @@ def from_duckdb(path: str | os.PathLike) -> Schemas:
     return out
 
 
+def from_sqlite(path: str | os.PathLike) -> Schemas:
+    """Schemas of every table and view in a SQLite file, opened read-only (`mode=ro`).
+
+    SQLite's declared types are mapped to Ibis types by SQLite's own affinity rules.
+    """
+    import sqlite3
+
+    p = Path(path)
+    if not p.exists():
+        raise SchemaError(f"database file not found: {p}")
+    uri = "file:" + quote(str(p.resolve())) + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot open {p} as a SQLite database: {_first_line(exc)}") from None
+    out: dict[str, dict[str, str]] = {}
+    try:
+        con.execute("PRAGMA query_only = ON")
+        names = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for name in names:
+            cols = con.execute("SELECT name, type FROM pragma_table_info(?)", (name,)).fetchall()
+            if cols:
+                out[name] = {c: _sqlite_type(t) for c, t in cols}
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot read {p} as a SQLite database: {_first_line(exc)}") from None
+    finally:
+        con.close()
+    if not out:
+        raise SchemaError(f"{p} has no tables")
+    return out
+
+
+def _sqlite_type(declared: str | None) -> str:
+    """A SQLite declared column type as an Ibis type string (SQLite's affinity rules, plus
+    the date/time/boolean names SQLite stores as text or numbers)."""
+    t = (declared or "").upper().strip()
+    if not t:
+        return "binary"  # no declared type: BLOB affinity
+    if "BOOL" in t:
+        return "boolean"
+    if "INT" in t:
+        return "int64"
+    if "CHAR" in t or "CLOB" in t or "TEXT" in t:
+        return "string"
+    if "BLOB" in t:
+        return "binary"
+    if "REAL" in t or "FLOA" in t or "DOUB" in t:
+        return "float64"
+    if t.startswith(("DATETIME", "TIMESTAMP")):
+        return "timestamp"
+    if t.startswith("DATE"):
+        return "date"
+    if t.startswith("TIME"):
+        return "time"
+    m = re.match(r"^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$", t)
+    if m:
+        return normalize_type(f"decimal({m.group(1)}, {m.group(2) or 0})")
+    if t.startswith(("DECIMAL", "NUMERIC")):
+        return "decimal"
+    try:
+        return normalize_type(t.lower())
+    except SchemaError:
+        return "string"  # an unusual name: the column still completes
+
+
 def _duckdb_type(typ: str) -> str:
     """DuckDB's type name as an Ibis type string, through Ibis's own DuckDB type parser."""
     from ibis.backends.sql.datatypes import DuckDBType
@@ -190,23 +345,29 @@ def _duckdb_type(typ: str) -> str:
 
 
 def load_schema_arg(arg: str, table_name: str | None = None) -> Schemas:
-    """Interpret `--schema`: JSON text, a JSON file, a DuckDB file, or `a: int, b: string`."""
+    """Interpret `--schema`: JSON text, a JSON file, a DuckDB or SQLite file (or a `duckdb://` /
+    `sqlite://` URL, read-only), or `a: int, b: string`."""
     text = arg.strip()
     if not text:
         raise SchemaError("--schema is empty")
     if text.startswith("{"):
         return parse_json(text)
+    if _URL.match(text):
+        return from_database(text)
     path = Path(text)
-    if path.suffix.lower() in {".duckdb", ".ddb", ".db"}:
-        return from_duckdb(path)
+    if path.suffix.lower() in DATABASE_SUFFIXES:
+        return from_database(text)
     if path.suffix.lower() == ".json" or (path.exists() and path.is_file()):
+        if path.suffix.lower() != ".json" and _sniff(path) is not None:
+            return from_database(text)
         return parse_json(str(path))
     if ":" in text:
         if not table_name:
             raise SchemaError("the 'col: type, ...' schema form needs --table-name")
         return parse_inline(text, table_name)
     raise SchemaError(
-        f"cannot read schema {arg!r}: give JSON, a .json or .duckdb file, or 'col: type, ...'"
+        f"cannot read schema {arg!r}: give JSON, a .json, .duckdb or .sqlite file, or "
+        "'col: type, ...'"
     )
 
 
