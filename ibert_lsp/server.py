@@ -434,45 +434,23 @@ def load_generator(model_path: str | None, adapter: str | None, device: str):
 
 
 def read_config_schemas(database: str | None, schema_file: str | None, root: str | None) -> dict:
-    """Schemas from a schema JSON and/or a database (DuckDB file or ibis.connect URL)."""
-    from ibert_lsp.schema import sources
+    """Schemas from a schema JSON and/or a database setting.
 
-    def resolve(p: str) -> str:
-        if "://" in p or os.path.isabs(p) or not root:
-            return p
-        return os.path.join(root, p)
+    A database setting is a DuckDB or SQLite file or a `duckdb://` / `sqlite://` URL (any
+    letter case). It is opened read-only, never created, and never given to `ibis.connect`:
+    a workspace's settings are untrusted, and a connection URL could write files or connect
+    out (`sources.from_database` refuses every other backend with a message).
+    """
+    from ibert_lsp.schema import sources
 
     out: dict = {}
     if schema_file:
-        out.update(sources.parse_json(resolve(schema_file)))
+        path = schema_file
+        if not path.lstrip().startswith("{") and not os.path.isabs(path) and root:
+            path = os.path.join(root, path)
+        out.update(sources.parse_json(path))
     if database:
-        db = resolve(database)
-        if "://" in db and not db.startswith("duckdb://"):
-            out.update(schemas_from_connection(db))
-        else:
-            out.update(sources.from_duckdb(db.removeprefix("duckdb://")))
-    return out
-
-
-def schemas_from_connection(url: str) -> dict:
-    """Table schemas through `ibis.connect(url)` (read only: lists tables, reads schemas)."""
-    import ibis
-
-    from ibert_lsp.schema.types import normalize_type
-
-    con = ibis.connect(url)
-    out = {}
-    try:
-        for name in con.list_tables():
-            if not name.isidentifier():
-                continue
-            sch = con.get_schema(name)
-            out[name] = {c: normalize_type(str(t)) for c, t in sch.items()}
-    finally:
-        try:
-            con.disconnect()
-        except Exception:
-            pass
+        out.update(sources.from_database(database, root))
     return out
 
 
