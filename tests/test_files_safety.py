@@ -269,3 +269,35 @@ def test_datagen_sample_dest_that_is_a_file(tmp_path: Path):
     line = assert_one_line_error(proc)
     assert str(f) in line
     assert fingerprint(f) == before
+
+
+# ------------------------------------------------------------------------ the server's settings
+
+
+def test_server_with_a_missing_database_in_pyproject_creates_nothing(tmp_path: Path):
+    from tests.test_lsp_protocol import RawClient
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    target = ws / "x.db"
+    (ws / "pyproject.toml").write_text(f'[tool.ibert]\ndatabase = "DuckDB://{target}"\n')
+    client = RawClient(cwd=str(ws))
+    try:
+        client.initialize(ws.as_uri())
+        # a request after `initialized` is answered once the settings were read
+        deadline = time.monotonic() + 30
+        told = []
+        while time.monotonic() < deadline and not told:
+            client.call("textDocument/hover", {"textDocument": {"uri": (ws / "a.py").as_uri()},
+                                               "position": {"line": 0, "character": 0}})
+            told = [n for n in client.notifications if n["method"] == "window/showMessage"
+                    and "not found" in n["params"]["message"]]
+        assert told, client.notifications
+        assert str(target) in told[0]["params"]["message"]
+        assert not target.exists()
+        assert listing(ws) == ["pyproject.toml"]
+        client.call("shutdown", with_params=False)
+        client.notify("exit")
+        assert client.wait_exit() == 0
+    finally:
+        client.kill()

@@ -30,11 +30,12 @@ TEXT = ('import ibis\nevents = ibis.table({"user_id": "int64", "amount": "float6
 class RawClient:
     """A minimal LSP client: framed JSON over the server's stdin/stdout, read in a thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, cwd: str | None = None) -> None:
         self.proc = subprocess.Popen(SERVER + ["--no-model"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=server_env())
+                                     env=server_env(), cwd=cwd)
         self.messages: queue.Queue[dict | None] = queue.Queue()
+        self.notifications: list[dict] = []
         self.stderr_chunks: list[bytes] = []
         self._next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
@@ -106,14 +107,18 @@ class RawClient:
             if "method" in msg and "id" in msg:  # server -> client request (progress, config)
                 self.send_raw({"jsonrpc": "2.0", "id": msg["id"], "result": None})
                 continue
-            if "method" not in msg and msg.get("id") == msg_id:
+            if "method" in msg:
+                self.notifications.append(msg)
+                continue
+            if msg.get("id") == msg_id:
                 return msg
 
     def call(self, method: str, params: Any = None, **kw) -> dict:
         return self.response(self.request(method, params, **kw))
 
-    def initialize(self) -> None:
-        res = self.call("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    def initialize(self, root_uri: str | None = None) -> None:
+        res = self.call("initialize", {"processId": None, "rootUri": root_uri,
+                                       "capabilities": {}})
         assert "result" in res and "capabilities" in res["result"], res
         self.notify("initialized", {})
 
