@@ -14,6 +14,7 @@ import sys
 
 from ibert_lsp import __version__
 from ibert_lsp.errors import IbertError
+from ibert_lsp.validate.errors import GateError
 
 COMMAND_MODULES = (
     "ibert_lsp.commands.translate",  # to-sql
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    if args.command in ISOLATED_COMMANDS:
+    isolated = args.command in ISOLATED_COMMANDS
+    if isolated:
         from ibert_lsp.validate import isolation
 
         isolation.enable(workers=1)
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     except IbertError as exc:
         print(f"ibert: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except GateError as exc:  # the input was refused or stopped by the gate (e.g. a timeout)
+        from ibert_lsp.tasks.ibis_to_sql import describe_gate_error
+
+        print(f"ibert: error: {describe_gate_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("ibert: interrupted", file=sys.stderr)
         return 130
@@ -75,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if isolated:
+            isolation.disable()  # stop the worker now, not when it notices its closed pipe
 
 
 if __name__ == "__main__":

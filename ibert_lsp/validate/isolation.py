@@ -36,7 +36,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ADDRESS_SPACE_BYTES = 1 << 30   # per worker
 MAX_OPEN_FILES = 64
-CALL_TIMEOUT_S = 8.0            # one isolated call, wall clock (DoS inputs answer within 10 s)
+CALL_TIMEOUT_S = 6.0            # one isolated call, wall clock (DoS inputs answer within 10 s)
+TRANSLATE_TIMEOUT_S = 8.0       # SQL→Ibis: translation and its proof on 3-5 seeds, one call
 START_TIMEOUT_S = 60.0          # a cold worker imports ibis, duckdb and sqlglot
 MAX_RESULT_BYTES = 64 << 20
 _HEADER = struct.Struct("!Q")

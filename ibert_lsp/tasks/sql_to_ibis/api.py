@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ibert_lsp.validate.isolation import isolated
+from ibert_lsp.validate.isolation import TRANSLATE_TIMEOUT_S, isolated
 
 from .errors import Unsupported
 from .translator import build
@@ -75,7 +75,8 @@ def translate(sql: str, schemas: dict, *, dialect: str = "duckdb", verify: bool 
     from ibert_lsp.schema.types import normalize_schemas
 
     schemas = normalize_schemas(schemas)
-    res, cand = _translate_checked(sql, schemas, dialect, verify, seeds, timeout_s, strengthen)
+    res, cand = _translate_checked(sql, schemas, dialect, verify, seeds, timeout_s, strengthen,
+                                   _timeout_s=TRANSLATE_TIMEOUT_S)
     fb = fallback or (_generator_fallback(generator) if generator is not None else None)
     if res.ibis is not None or not verify or fb is None:
         return res
