@@ -15,6 +15,9 @@ MAX_ITERATIONS = 100_000      # comprehension iterations, whole evaluation
 MAX_LAMBDA_DEPTH = 32         # nested calls of snippet lambdas (recursion through ibis)
 MAX_EXPANDED_OPS = 20_000     # expression size with shared subtrees counted each time (SQL size)
 EVAL_DEADLINE_S = 5.0         # wall clock for the Python side of one evaluation (first calls import)
+MAX_MEMORY_BYTES = 64 << 20   # bytes of strings/containers created in one evaluation (getsizeof)
+MAX_REGEX_LEN = 200           # regexes matched in Python (s.matches, pivot_longer names_pattern)
+MAX_REGEX_REPEATS = 4         # unbounded repeats in one such regex (`.*.*.*` is polynomial)
 
 # --- ibis.X -------------------------------------------------------------------------------------
 IBIS_ALLOWED = frozenset({
@@ -30,7 +33,6 @@ IBIS_ALLOWED = frozenset({
 SELECTORS_ALLOWED = frozenset({
     "across", "all", "all_of", "any_of", "cols", "contains", "endswith", "first", "if_all",
     "if_any", "index", "last", "matches", "none", "numeric", "of_type", "startswith", "where",
-    "c",
 })
 
 # --- methods refused on every object (execution, I/O, backends, string formatting tricks) -------

@@ -11,10 +11,10 @@ from functools import lru_cache
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas, to_ibis_tables
-from ibert_lsp.validate import policy
+from ibert_lsp.validate import capabilities as caps
 from ibert_lsp.validate.checker import check_source
 from ibert_lsp.validate.errors import GateError
-from ibert_lsp.validate.interp import Interpreter, Located
+from ibert_lsp.validate.interp import Interpreter, Located, namespaces
 
 __all__ = ["GateError", "check_source", "compile_sql", "evaluate", "run"]
 
@@ -27,25 +27,18 @@ def _tables_for(key: str) -> dict[str, Any]:
 
 
 def _env(schemas: Schemas, tables: dict | None) -> dict[str, Any]:
+    """Globals of a snippet: capability namespaces (never modules), `_`, and the tables."""
     import ibis
-    import ibis.selectors as sel
 
     if tables is None:
         tables = _tables_for(json.dumps(schemas))
-    env: dict[str, Any] = {"ibis": ibis, "_": ibis._}
+    ibis_ns, sel_ns, _ = namespaces()
+    env: dict[str, Any] = {"ibis": ibis_ns, "_": ibis._}
     for alias in ("s", "selectors"):
         if alias not in tables:
-            env[alias] = sel
+            env[alias] = sel_ns
     env.update(tables)
     return env
-
-
-@lru_cache(maxsize=1)
-def _allowed_modules() -> dict[int, frozenset[str]]:
-    import ibis
-    import ibis.selectors as sel
-
-    return {id(ibis): policy.IBIS_ALLOWED, id(sel): policy.SELECTORS_ALLOWED}
 
 
 def run(source: str, schemas: Schemas, *, tables: dict | None = None) -> tuple[Any, dict]:
@@ -56,7 +49,9 @@ def run(source: str, schemas: Schemas, *, tables: dict | None = None) -> tuple[A
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GateError("type", f"the table schemas are not valid for Ibis: {msg}") from None
     tree = check_source(source, set(env))
-    interp = Interpreter(env, allowed_modules=_allowed_modules())
+    interp = Interpreter(env)
+    for value in env.values():  # values callers pass in must be of allowed types already
+        interp.check_type(value, None)
     found, value = False, None
     for stmt in tree.body:
         try:
@@ -214,7 +209,7 @@ def missing_attribute(obj: Any, name: str) -> GateError | None:
         return GateError("attribute", f"Table {tname}has no column {name!r}{hint}",
                          suggestions=close)
     if isinstance(obj, ibis.Expr):
-        names = [n for n in dir(obj) if not n.startswith("_") and n not in policy.DENIED_ATTRS]
+        names = sorted(caps.members_of(type(obj)) or ())
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return GateError("attribute", f"'{type(obj).__name__}' has no attribute {name!r}{hint}",
