@@ -139,3 +139,31 @@ def test_awkward_names() -> None:
     assert 'Sales["from"]' in res.ibis and 'Sales["count"]' in res.ibis
     res = translate('select "from", sum("Amount") as total from Sales group by "from"', schemas)
     assert res.verified, res.reason
+
+
+def test_hostile_alias_in_cast_union_is_data_not_code(tmp_path) -> None:
+    """Red-team case: the left alias of a UNION needing a cast was pasted as a keyword."""
+    import ast
+
+    marker = tmp_path / "ran"
+    alias = f"z=1).filter(open('{marker}','w').close() or 1==0).select(z"
+    sql = f'SELECT CAST(qty AS DOUBLE) AS "{alias}" FROM orders UNION ALL SELECT qty AS b FROM orders'
+    res = translate(sql, SCHEMAS)
+    assert not marker.exists()
+    assert res.verified, res.reason
+    names = {n.id for n in ast.walk(ast.parse(res.ibis)) if isinstance(n, ast.Name)}
+    assert names <= {"orders", "_", "ibis"}
+
+
+def test_generated_text_is_checked_before_the_gate(monkeypatch) -> None:
+    """Defense in depth: a translator slip that writes a foreign name is refused, not run."""
+    from ibert_lsp.tasks.sql_to_ibis import code
+
+    real = code.colref
+
+    def sloppy(base: str, name: str, *, attribute_ok: bool = True) -> str:
+        return f"{base}.{name}" if name == "x y" else real(base, name, attribute_ok=attribute_ok)
+
+    monkeypatch.setattr(code, "colref", sloppy)
+    res = translate('select "x y" + 1 as y from t', {"t": {"x y": "int64"}})
+    assert res.ibis is None and "does not parse" in res.reason

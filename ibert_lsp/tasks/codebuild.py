@@ -119,14 +119,17 @@ def method_call(obj: str, name: str, args: Iterable[str] = (),
 def ibis_api_names() -> frozenset[str]:
     """Public names of the `ibis` module and of every Ibis expression class: what generated
     code may use as an attribute besides column names."""
+    import importlib
     import inspect
+    import pkgutil
 
     import ibis
     import ibis.expr.types as ir
 
     names: set[str] = {n for n in dir(ibis) if is_name(n)}
     seen: set[type] = set()
-    modules = [ir] + [m for _, m in inspect.getmembers(ir, inspect.ismodule)]
+    modules = [ir] + [importlib.import_module(f"{ir.__name__}.{m.name}")
+                      for m in pkgutil.iter_modules(ir.__path__)]
     for mod in modules:
         for _, cls in inspect.getmembers(mod, inspect.isclass):
             if cls in seen or not (cls.__module__ or "").startswith("ibis."):
