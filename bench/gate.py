@@ -1,4 +1,7 @@
 """Gate overhead: safe evaluation + compile vs plain Ibis + to_sql, and the equivalence check.
+Then the isolation cost: the same gate in a worker process (what the CLI and the language server
+run: interpretation in `python -m ibert_lsp.validate.worker` under hard limits, the expression
+sent back as checked data) against the in-process gate, interleaved in the same run.
 With --mutations N: the gate's sensitivity, i.e. how many subtly wrong Ibis programs (one
 mutation of a correct datagen pair: > to >=, sum to mean, dropped distinct, inner to left
 join, ...) it flags, over N template pairs.
@@ -121,6 +124,44 @@ def timed_pair(fa, fb, reps: int) -> tuple[list[float], list[float]]:
     return out_a, out_b
 
 
+def isolation_cost(reps: int, eq_reps: int) -> dict:
+    """Worker-process gate vs in-process gate, call for call (IPC and result transfer)."""
+    from ibert_lsp.validate import isolation
+    from ibert_lsp.validate.equivalence import check_sql_vs_ibis
+    from ibert_lsp.validate.safe_eval import compile_sql, evaluate
+
+    local_eval = evaluate.__wrapped_local__
+    local_check = check_sql_vs_ibis.__wrapped_local__
+    isolation.enable(workers=1)
+    try:
+        evaluate("orders", SCHEMAS)  # start the worker outside the timings
+        out: dict = {"expressions": {}, "equivalence": {}}
+        print(f"\n{'isolated':<14} {'proc med':>9} {'proc p95':>9} {'in-proc med':>11} "
+              f"{'in-proc p95':>11} {'ratio':>6} {'+ms':>6}")
+        rows = [(n, (lambda c=c: compile_sql(evaluate(c, SCHEMAS))),
+                 (lambda c=c: compile_sql(local_eval(c, SCHEMAS))), reps)
+                for n, c in EXPRESSIONS.items()]
+        rows += [(f"eq:{n}", (lambda q=q, c=c: check_sql_vs_ibis(q, c, SCHEMAS)),
+                  (lambda q=q, c=c: local_check(q, c, SCHEMAS)), eq_reps)
+                 for n, (q, c) in PAIRS.items()]
+        for name, iso, local, n in rows:
+            assert iso() == local() if not name.startswith("eq:") else iso().ok, name
+            ti, tl = timed_pair(iso, local, n)
+            a, b = stats(ti), stats(tl)
+            row = {"isolated": a, "in_process": b,
+                   "ratio": round(a["median_ms"] / b["median_ms"], 3),
+                   "added_median_ms": round(a["median_ms"] - b["median_ms"], 3)}
+            out["equivalence" if name.startswith("eq:") else "expressions"][name] = row
+            print(f"{name:<14} {a['median_ms']:>9.2f} {a['p95_ms']:>9.2f} {b['median_ms']:>11.2f} "
+                  f"{b['p95_ms']:>11.2f} {row['ratio']:>6.2f} {row['added_median_ms']:>6.2f}")
+        p95 = max(r["isolated"]["p95_ms"] for r in out["expressions"].values())
+        out["worst_isolated_gate_p95_ms"] = p95
+        print(f"worst isolated gate p95: {p95:.2f} ms (target <= 20 ms)")
+        return out
+    finally:
+        isolation.disable()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=200)
@@ -174,6 +215,8 @@ def main() -> None:
         results["equivalence"][name] = {**s, "per_seed_ms": per_seed, "ok": ok}
         print(f"{name:<14} {s['median_ms']:>10.2f} {s['p95_ms']:>10.2f} {s['min_ms']:>10.2f} "
               f"{per_seed:>9.2f} {ok!s:>4}")
+
+    results["isolation"] = isolation_cost(args.reps, args.eq_reps)
 
     if args.mutations:
         sweep = mutation_sweep(args.mutations)
