@@ -514,6 +514,12 @@ def end_process(code: int) -> None:
             stream.flush()
         except Exception:
             pass
+    try:  # idle gate worker processes are killed now, not left to notice their closed stdin
+        from ibert_lsp.validate import isolation
+
+        isolation.disable()
+    except Exception:
+        pass
     try:
         logging.shutdown()
     except Exception:
