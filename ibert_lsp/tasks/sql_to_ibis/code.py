@@ -14,6 +14,8 @@ import ibis
 
 from ibert_lsp.tasks.codebuild import colref, is_name, kwargs_text, pystr
 
+from .errors import Unsupported
+
 # Python operator precedence, low to high (only the levels we emit).
 CMP, OR, AND, ADD, MUL, UNARY, POW, ATOM = 5, 6, 8, 10, 11, 12, 13, 14
 
@@ -79,7 +81,9 @@ def call_text(args: tuple, kwargs: dict) -> str:
 
 
 def method(obj: V, name: str, *args: Any, **kwargs: Any) -> V:
-    """obj.name(args...) on both sides."""
+    """obj.name(args...) on both sides (the method name is ours, never input: checked)."""
+    if not is_name(name):
+        raise Unsupported(f"not a method name: {name!r}")
     obj = as_expr(obj)
     value = getattr(obj.value, name)(*[arg_value(a) for a in args],
                                      **{k: arg_value(v) for k, v in kwargs.items()})
@@ -89,6 +93,8 @@ def method(obj: V, name: str, *args: Any, **kwargs: Any) -> V:
 def func(path: str, *args: Any, **kwargs: Any) -> V:
     """ibis.<path>(args...): a top-level Ibis function."""
     target: Any = ibis
+    if not all(is_name(part) for part in path.split(".")):
+        raise Unsupported(f"not an Ibis function: {path!r}")
     for part in path.split("."):
         target = getattr(target, part)
     value = target(*[arg_value(a) for a in args], **{k: arg_value(v) for k, v in kwargs.items()})
