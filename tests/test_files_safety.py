@@ -301,3 +301,17 @@ def test_server_with_a_missing_database_in_pyproject_creates_nothing(tmp_path: P
         assert client.wait_exit() == 0
     finally:
         client.kill()
+
+
+def test_train_refuses_a_folder_of_user_files(tmp_path):
+    from ibert_lsp.errors import IbertError
+    from training.pipeline import run
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(IbertError, match="not an ibert training run"):
+        run(str(Path(__file__).resolve().parent.parent / "configs" / "micro.yaml"), out,
+            progress=False)
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

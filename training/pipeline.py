@@ -376,10 +376,12 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
 
     torch.set_num_threads(threads_for(cfg.get("threads")))
     r = Run(cfg, out_dir, progress=progress)
+    if r.out.exists() and not r.state_path.exists() and (
+            not r.out.is_dir() or any(r.out.iterdir())):
+        # someone else's folder (or a file): training would overwrite or delete what is there
+        raise IbertError(f"{r.out} is not empty and is not an ibert training run (no "
+                         "state.json); use a new or empty --out")
     if fresh and r.out.exists():
-        if not r.state_path.exists() and r.out.is_dir() and any(r.out.iterdir()):
-            raise IbertError(f"{r.out} holds files and is not an ibert training run (no "
-                             "state.json): --fresh would delete them; use a new or empty --out")
         _clear(r.out)
     r.load_state()
     if r.state.get("recipe") not in (None, cfg.get("name")):
@@ -393,6 +395,7 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
         r.state = {}
     r.state["recipe"] = cfg.get("name")
     r.state["fingerprint"] = fp
+    r.save_state()  # the folder is marked as a training run before anything else is written
     t0 = time.perf_counter()
     r.load_data()
     tok = r.tokenizer_stage()
