@@ -114,6 +114,18 @@ HOSTILE: list[tuple[str, str]] = [
     ("f'{t.amount}'", "forbidden"),
     ("t.mutate(x=_.execute())", "forbidden"),
     ("ibis.memtable({'a': [0] * 10000 * 10000})", "limit"),
+    # red team, issue 11: pandas behind a memtable, C-level freezes, memory in bytes
+    ("t.filter(ibis.memtable({'a': [1]}).op().data.obj.eval(\"@ast.sys.modules.get('os')"
+     f".system('id > {S}')\", engine='python') == 0)", "forbidden"),
+    (f"ibis.memtable({{'a': [1]}}).op().data.obj.to_pickle('{S}')", "forbidden"),
+    (f"m = ibis.memtable({{'a': [1]}})\nm.select(_.op().data.obj.to_html('{S}'))", "forbidden"),
+    ("x = (((0,)*10000,)*10000,)*10000\n{x}", "limit"),
+    ("[[[0]*10000]*10000]*10000 == [[[0]*10000]*10000]*10000", "limit"),
+    ("import ibis.selectors as s\nt.select(s.matches('((a)+)+$'))", "forbidden"),
+    ("a = [0]*10000\nb = [[0]*10000 for x in a]\nc = [[0]*10000 for x in a]", "limit"),
+    ("t.select(_.columns[0] * 10**8)", "forbidden"),
+    ("t.rename('{name:>1000000000}')", "forbidden"),
+    ("import ibis\nibis.util", "forbidden"),
 ]
 
 

@@ -263,7 +263,7 @@ MEMBERS: dict[str, frozenset[str]] = {
         "length", "nullable"
     }),
     "ibis.expr.datatypes.core.Struct": frozenset({
-        "fields", "nullable"
+        "fields", "names", "nullable", "types"
     }),
     "ibis.expr.datatypes.core.Temporal": frozenset({
         "nullable"
@@ -299,7 +299,7 @@ MEMBERS: dict[str, frozenset[str]] = {
         "nullable"
     }),
     "ibis.expr.schema.Schema": frozenset({
-        "equals", "fields", "name_at_position"
+        "equals", "fields", "geospatial", "name_at_position", "names", "null_fields", "types"
     }),
     "ibis.expr.types.arrays.ArrayValue": frozenset({
         "alls", "anys", "concat", "contains", "filter", "flatten", "index", "intersect", "join",

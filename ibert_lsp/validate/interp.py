@@ -379,9 +379,10 @@ class Interpreter:
                 raise _forbidden(f"'_.{name}' is not allowed in checked Ibis code (for a column "
                                  f"named {name!r} write _[{name!r}])", node)
         elif name not in members and name in caps.real_members(cls):
+            hint = f" (for a column named {name!r} write t[{name!r}])" \
+                if isinstance(obj, _table_type()) else ""
             raise _forbidden(f"'{cls.__name__}.{name}' is not part of the Ibis API that checked "
-                             f"code may use (for a column named {name!r} write "
-                             f"t[{name!r}])", node)
+                             f"code may use{hint}", node)
         try:
             value = getattr(obj, name)
         except AttributeError:
@@ -801,6 +802,13 @@ def _expr_type() -> type:
     import ibis
 
     return ibis.Expr
+
+
+@lru_cache(maxsize=1)
+def _table_type() -> type:
+    import ibis
+
+    return ibis.Table
 
 
 @lru_cache(maxsize=1)
