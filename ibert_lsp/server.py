@@ -745,6 +745,14 @@ def create_server() -> IbertServer:
     return server
 
 
+def _one_line_deserialize_errors(record: logging.LogRecord) -> bool:
+    """pygls logs a traceback for every message whose params do not deserialize; the client
+    already got an InvalidParams answer (IbertProtocol), so the log says one line."""
+    if str(record.msg).startswith("Unable to deserialize message"):
+        record.msg, record.args = "Unable to deserialize a message (answered: invalid params)", ()
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ibert-lsp", description="The ibert language server.")
     parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
@@ -758,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         filename=args.log_file, level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_one_line_deserialize_errors)
     if args.no_model:
         os.environ["IBERT_NO_MODEL"] = "1"
     preload()

@@ -254,6 +254,10 @@ def test_params_that_do_not_deserialize_get_invalid_params(raw: RawClient):
         assert "invalid params" in res["error"]["message"]
     # the server is still serving
     assert "error" not in _completion(raw, 0, 0)
+    raw.call("shutdown", with_params=False)
+    raw.notify("exit")
+    assert raw.wait_exit() == 0
+    assert_clean_stderr(raw)  # the log says what happened in one line, no traceback
 
 
 def test_request_without_params_key_gets_invalid_params(raw: RawClient):
