@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ibert_lsp.tasks.codebuild import CodeBuildError, check_names, colref, is_name, kwarg, pystr
 from ibert_lsp.schema.types import SchemaError
+from ibert_lsp.tasks.codebuild import CodeBuildError, check_names, colref, is_name, kwarg, pystr
 from ibert_lsp.tasks.sql_to_ibis import Result, translate
 
 MARK_DIR = tempfile.mkdtemp(prefix="ibertmark")
@@ -161,7 +161,7 @@ def test_table_names_that_are_not_python_names_abstain_clearly() -> None:
         assert res.ibis is None, name
         assert "not a plain Python name" in res.reason or "not a valid identifier" in res.reason
     for name in ("filter", "count", "select"):  # method names are fine as variables
-        res, sql = run("where", "table", name)
+        res, _ = run("where", "table", name)
         assert res.verified, (name, res.reason)
 
 
