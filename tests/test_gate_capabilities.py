@@ -295,6 +295,15 @@ def test_snippet_lambdas_and_to_sql_still_work() -> None:
     assert value in ("d", "u", "id")
 
 
+def test_deferred_columns_named_like_python_methods_still_work() -> None:
+    schemas = {"t": {"title": "string", "index": "int64", "values": "int64"}}
+    sql = compile_sql(evaluate("t.filter(_.title.upper() == 'A').select(_.index, _.values)",
+                               schemas))
+    assert '"t0"."index"' in sql and "UPPER(" in sql
+    _refused("t.select(_.op())", "forbidden", schemas)
+    _refused("t.select(_.get_name())", "forbidden", schemas)
+
+
 def test_only_handed_out_callables_are_passed_or_called() -> None:
     assert _refused("t.pipe(t.filter)", "forbidden")
     assert _refused("t.pipe(ibis.memtable)", "forbidden")

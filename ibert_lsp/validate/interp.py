@@ -47,8 +47,6 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 _VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 _FUNCTIONS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)
 _SAFE_CALLABLES = frozenset(id(f) for f in policy.SAFE_BUILTINS.values())
-_PLAIN_MEMBER_NAMES = frozenset(n for t in (str, bytes, list, tuple, dict, set, frozenset, int,
-                                            float) for n in dir(t) if not n.startswith("_"))
 _CATEGORY: dict[type, int] = {}
 
 
@@ -374,8 +372,9 @@ class Interpreter:
                                  "code", node)
             return getattr(obj, name)
         if cls is _deferred_type():
-            if name not in caps.DEFERRED_NAMES and (name in caps.all_ibis_member_names()
-                                                    or name in _PLAIN_MEMBER_NAMES):
+            # Ibis resolves `_` chains itself: each step must map an expression to an
+            # expression (DEFERRED_NAMES), or be a column/field name (no Ibis member at all).
+            if name not in caps.DEFERRED_NAMES and name in caps.all_ibis_member_names():
                 raise _forbidden(f"'_.{name}' is not allowed in checked Ibis code (for a column "
                                  f"named {name!r} write _[{name!r}])", node)
         elif name not in members and name in caps.real_members(cls):
