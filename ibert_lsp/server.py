@@ -39,6 +39,7 @@ log = logging.getLogger("ibert.server")
 GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
 GATE_WORKERS = 2  # gate worker processes: a hostile document holds one, the editor keeps one
 QUICK_ANALYSIS_S = 0.3  # completion/hover wait this long for a fresh analysis, then use the last
+FIRST_ANALYSIS_S = 0.8  # ... or this long when the document has no finished analysis yet
 PYTHON_IDS = ("python",)
 SQL_IDS = ("sql",)
 
@@ -185,13 +186,15 @@ class IbertServer(LanguageServer):
         return an
 
     async def quick_analysis(self, uri: str):
-        """The current analysis if it is ready within QUICK_ANALYSIS_S, else the last finished
-        one (an older version, or empty): a slow document never makes the editor wait."""
+        """The current analysis if it is ready within QUICK_ANALYSIS_S (FIRST_ANALYSIS_S for a
+        document never analysed), else the last finished one (an older version, or empty): a
+        slow document never makes the editor wait."""
         from ibert_lsp.tasks.analysis import Analysis
 
         st = self.state(uri)
+        wait = QUICK_ANALYSIS_S if st.analysis is not None else FIRST_ANALYSIS_S
         try:
-            return await asyncio.wait_for(asyncio.shield(self.analysis(uri)), QUICK_ANALYSIS_S)
+            return await asyncio.wait_for(asyncio.shield(self.analysis(uri)), wait)
         except asyncio.TimeoutError:
             if st.analysis is not None:
                 return st.analysis
