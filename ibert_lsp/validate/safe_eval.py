@@ -15,6 +15,7 @@ from ibert_lsp.validate import capabilities as caps
 from ibert_lsp.validate.checker import check_source
 from ibert_lsp.validate.errors import GateError
 from ibert_lsp.validate.interp import Interpreter, Located, namespaces
+from ibert_lsp.validate.isolation import isolated
 
 __all__ = ["GateError", "check_source", "compile_sql", "evaluate", "run"]
 
@@ -73,6 +74,7 @@ def run(source: str, schemas: Schemas, *, tables: dict | None = None) -> tuple[A
     return value, env
 
 
+@isolated
 def evaluate(source: str, schemas: Schemas, *, tables: dict | None = None) -> Any:
     """The Ibis expression the snippet builds, with tables bound to unbound `ibis.table`s."""
     import ibis
