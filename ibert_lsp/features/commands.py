@@ -130,6 +130,29 @@ def register(server: IbertServer) -> None:
             return {"error": str(exc)}
         return res.to_dict()
 
+    @server.command("ibert.analysisStats")
+    async def analysis_stats_cmd(ls: IbertServer, *args):
+        """Read-only: which statements of a document the analysis modeled (for bench/real_code.py).
+
+        `modeled`: 0-based first lines of statements whose value the analysis knows after the
+        statement (a bound name, or an expression that evaluated); `analyzed`: every statement
+        it tried; `problems`: diagnostics it found."""
+        a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args, ["uri"])
+        an = await ls.analysis(_need(a, "uri"))
+        stmts = list(getattr(an, "statements", []) or [])
+        custom = getattr(an, "modeled_lines", None)
+        if custom is not None:
+            modeled = sorted(set(custom))
+        else:
+            bound = {(end, name) for end, name, expr in getattr(an, "_history", [])
+                     if expr is not None}
+            failed = {p.stmt_line for p in an.problems}
+            modeled = sorted({s.line - 1 for s in stmts
+                              if ((s.end_line, s.target) in bound if s.target
+                                  else s.line - 1 not in failed)})
+        return {"analyzed": sorted({s.line - 1 for s in stmts}), "modeled": modeled,
+                "problems": len(an.problems)}
+
     @server.command("ibert.status")
     def status_cmd(ls: IbertServer, *args):
         import dataclasses
