@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from ibert_lsp.tasks.codebuild import short
 
-from .code import V, call_text, is_ident
+from .code import V, call_text, is_ident, pystr
 from .context import Ctx, Rel, Scope
 from .errors import Unsupported
 from .expressions import translate
@@ -159,6 +159,7 @@ def from_clause(node: exp.Select, scope: Scope | None, ctx: Ctx, where: list[exp
         if not right.named:
             right = ctx.assign(next(iter(right.cols)), right)
         alias = next(iter(right.cols))
+        right = rename_case_clashes(right, alias, value, ctx)
         how = _how(join)
         conds = conjuncts(join.args.get("on"))
         if join.args.get("using"):
@@ -182,7 +183,47 @@ def from_clause(node: exp.Select, scope: Scope | None, ctx: Ctx, where: list[exp
                     equalities.append((a.table, pa.cols[a.table][a.name], b.table, pb.cols[b.table][b.name]))
         ctx.feature(f"join_{how}")
         text, value = _join(text, value, right, alias, how, preds)
+    case_clash(value)
     return Rel(text, value, join_columns(value, parts, equalities), named=False)
+
+
+def rename_case_clashes(right: Rel, alias: str, left_value, ctx: Ctx) -> Rel:
+    """A right-side column named like a left one up to case (`semester` vs `SEMESTER`) is renamed
+    first (`semester_right`): DuckDB would otherwise see one name twice."""
+    from ibert_lsp.tasks.codebuild import dict_lit
+
+    left = set(left_value.schema().names)
+    taken = {n.lower() for n in left} | {n.lower() for n in right.names}
+    renames: dict[str, str] = {}
+    for name in right.names:
+        if name not in left and name.lower() in {n.lower() for n in left}:
+            new, i = f"{name}_right", 1
+            while new.lower() in taken:
+                i += 1
+                new = f"{name}_right{i}"
+            taken.add(new.lower())
+            renames[new] = name
+    if not renames:
+        return right
+    if all(is_ident(n) for n in renames):
+        text = call_text((), {n: V(pystr(o), o) for n, o in renames.items()})
+    else:
+        text = dict_lit((n, pystr(o)) for n, o in renames.items())
+    back = {o: n for n, o in renames.items()}
+    cols = {alias: {sql: back.get(real, real) for sql, real in right.cols[alias].items()}}
+    renamed = Rel(f"{right.text}.rename({text})", right.value.rename(renames), cols)
+    return ctx.assign(alias, renamed)
+
+
+def case_clash(value) -> None:
+    """DuckDB matches names case-insensitively, even quoted ones: a join output with `SEMESTER`
+    and `semester` makes it rename one and read the other, so such a program is refused."""
+    seen: dict[str, str] = {}
+    for name in value.schema().names:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise Unsupported(f"the join has columns {short(other)} and {short(name)}, which differ only "
+                              "in case: DuckDB cannot tell them apart")
 
 
 def _join(text: str, value, right: Rel, alias: str, how: str, preds: list[V]):

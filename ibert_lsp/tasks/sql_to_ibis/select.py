@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from ibert_lsp.tasks.codebuild import kwarg
+from ibert_lsp.tasks.codebuild import kwarg, short
 
 from .aggregates import is_aggregate
 from .code import ATOM, V, as_expr, call_text, is_ident, lit, pystr, wrap
@@ -461,9 +461,125 @@ def source_rel(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str])
     return rel, scope, hint
 
 
+def hidden_aggregates(order: exp.Order, sel: list[tuple[str, exp.Expression]]) -> bool:
+    """Does an ORDER BY key use an aggregate that no select item is? (`GROUP BY city ORDER BY
+    count(*) DESC`): it must be ordered on the aggregated rows, before the projection drops it."""
+    selected = {key(e) for _, e in sel}
+    for o in order.expressions:
+        term = _unparen(o.this if isinstance(o, exp.Ordered) else o)
+        if key(term) in selected:
+            continue
+        if any(key(a) not in selected for a in find_aggregates(term)):
+            return True
+    return False
+
+
+def _own_aliases(node: exp.Select) -> set[str]:
+    """Table aliases this SELECT defines in its FROM/JOINs (a column of another is an outer one)."""
+    from_ = node.args.get("from_")
+    srcs = ([from_.this] if from_ is not None else []) + [j.this for j in node.args.get("joins") or []]
+    return {s.alias_or_name for s in srcs}
+
+
+def _outside(node: exp.Expression, stop: exp.Expression, keys: set[str]) -> bool:
+    """Is `node` (a column) outside every aggregate, subquery, window and grouping key up to `stop`?"""
+    p: exp.Expression | None = node
+    while p is not None:
+        if key(p) in keys or is_aggregate(p) or isinstance(p, (exp.Select, exp.Subquery, exp.Window)):
+            return False
+        if p is stop:
+            return True
+        p = p.parent
+    return True
+
+
+def ungrouped_columns(node: exp.Select, sel: list[tuple[str, exp.Expression]]) -> list[str]:
+    """Columns selected or ordered by in a grouped SELECT that are neither grouped nor inside an
+    aggregate. SQLite accepts them (a value from an arbitrary row of the group); DuckDB does not."""
+    group = node.args.get("group")
+    keys = {key(_unparen(g)) for g in (grouping_sets(group)[0] if group is not None else [])}
+    own = _own_aliases(node)
+    order = node.args.get("order")
+    terms = [e for _, e in sel] + ([o.this for o in order.expressions] if order is not None else [])
+    selected = {key(e) for _, e in sel}
+    loose: list[str] = []
+    for i, term in enumerate(terms):
+        if i >= len(sel) and key(term) in selected:
+            continue  # ORDER BY a select item
+        for col in term.find_all(exp.Column):
+            if col.table in own and _outside(col, term, keys) and col.name not in loose:
+                loose.append(col.name)
+    return loose
+
+
+def ungrouped_reason(cols: list[str]) -> str:
+    names = ", ".join(short(c) for c in cols)
+    return (f"column {names} is neither grouped nor aggregated: SQLite takes it from an arbitrary row "
+            "of each group and DuckDB rejects the query, so there is no single right translation "
+            "(add it to GROUP BY or aggregate it, e.g. ANY_VALUE/MIN)")
+
+
+def distinct_order_reason(order: exp.Order, sel: list[tuple[str, exp.Expression]]) -> str:
+    """SELECT DISTINCT ... ORDER BY something not selected: name what is not selected."""
+    selected = {key(e) for _, e in sel} | {n for n, _ in sel}
+    missing: list[str] = []
+    for o in order.expressions:
+        term = _unparen(o.this if isinstance(o, exp.Ordered) else o)
+        if key(term) in selected:
+            continue
+        for col in term.find_all(exp.Column):
+            if key(col) not in selected and col.name not in selected and col.name not in missing:
+                missing.append(col.name)
+    names = ", ".join(short(c) for c in missing) or "an expression"
+    return (f"SELECT DISTINCT ... ORDER BY {names}, which is not selected: SQLite orders by a value "
+            "from an arbitrary row of each distinct group and DuckDB rejects the query, so there is "
+            "no single right translation (select it too, or order by a selected column)")
+
+
+def _constant(e: exp.Expression) -> V | None:
+    """A select item that is a plain constant (string, number, boolean, NULL), as a literal."""
+    e = _unparen(e)
+    if isinstance(e, exp.Neg):
+        inner = _constant(e.this)
+        return lit(-inner.value) if inner is not None and isinstance(inner.value, (int, float)) \
+            and not isinstance(inner.value, bool) else None
+    if isinstance(e, exp.Literal):
+        from .expressions import number
+
+        return lit(e.this) if e.is_string else lit(number(e.this))
+    if isinstance(e, exp.Boolean):
+        return lit(bool(e.this))
+    if isinstance(e, exp.Null):
+        return V("None", None, ATOM, True)
+    return None
+
+
+def constant_select(node: exp.Select, ctx: Ctx) -> Rel:
+    """`SELECT 'n/a' AS label` (no FROM): one constant row, `ibis.memtable({"label": ["n/a"]})`."""
+    import ibis
+
+    from ibert_lsp.tasks.codebuild import dict_lit
+
+    for arg in ("where", "group", "having", "order", "joins", "distinct", "limit", "offset"):
+        if node.args.get(arg):
+            raise Unsupported(f"SELECT without FROM with {arg.upper()} is not supported")
+    sel = items(node)
+    values = [_constant(e) for _, e in sel]
+    if any(v is None for v in values):
+        raise Unsupported("SELECT without FROM is supported only with constant values")
+    names = unique_names([n for n, _ in sel])
+    ctx.feature("constant_row")
+    text = f"ibis.memtable({dict_lit((n, f'[{v.text}]') for n, v in zip(names, values))})"
+    value = ibis.memtable({n: [v.value] for n, v in zip(names, values)})
+    sql_names = [e.alias_or_name for e in node.expressions]
+    return Rel(text, value, {"": dict(zip(sql_names, names))})
+
+
 def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str]) -> Rel:
     """The whole SELECT pipeline."""
     ctx.feature("select")
+    if node.args.get("from_") is None:
+        return constant_select(node, ctx)
     for arg in ("qualify", "windows", "laterals", "pivots", "sample", "connect", "prewhere"):
         if node.args.get(arg):
             raise Unsupported(f"{arg.upper()} is not supported")
@@ -472,6 +588,9 @@ def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str
     grouped = node.args.get("group") is not None or node.args.get("having") is not None or any(
         find_aggregates(e) for _, e in sel)
     if grouped:
+        loose = ungrouped_columns(node, sel)
+        if loose:
+            raise Unsupported(ungrouped_reason(loose))
         if rel.named and not correlated(node.args.get("having") or exp.Null()):
             rel = Rel(rel.text, rel.value, rel.cols)  # metrics read through `_`, as Ibis docs do
             scope.rel = rel
@@ -494,10 +613,15 @@ def select_query(node: exp.Select, outer: Scope | None, ctx: Ctx, taken: set[str
         out = out.then(f"{out.text}.distinct()", out.value.distinct())
     if order is not None:
         try:
-            out = order_clause(out, order, output_scope(out, sel, names, ctx, outer, sql_names))
+            if grouped and hidden_aggregates(order, sel):
+                raise Unsupported("ORDER BY an aggregate that is not selected")
+            oscope = output_scope(out, sel, names, ctx, outer, sql_names)
+            for alias in _own_aliases(node):  # this SELECT's tables are not the outer ones
+                oscope.rel.cols.setdefault(alias, {})
+            out = order_clause(out, order, oscope)
         except Unsupported:
             if distinct is not None:
-                raise
+                raise Unsupported(distinct_order_reason(order, sel)) from None
             ordered = order_clause(rel, order, scope)
             scope.rel = ordered
             cols = [(c, translate(e, scope)) for c, (_, e) in zip(names, sel)]

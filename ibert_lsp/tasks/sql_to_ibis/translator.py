@@ -23,8 +23,9 @@ class Candidate:
     features: list[str]
 
 
-def parse(sql: str, dialect: str) -> exp.Expression:
-    """One query statement in the given dialect, transpiled to DuckDB's form."""
+def parse(sql: str, dialect: str, schemas: dict[str, dict[str, str]] | None = None) -> exp.Expression:
+    """One query statement in the given dialect, its implicit conversions made explicit
+    against the schema (`dialects.normalize`), transpiled to DuckDB's form."""
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as exc:
@@ -36,6 +37,10 @@ def parse(sql: str, dialect: str) -> exp.Expression:
     if len(statements) != 1:
         raise Unsupported(f"expected one SQL statement, got {len(statements)}")
     tree = statements[0]
+    if schemas is not None:
+        from .dialects import normalize
+
+        tree = normalize(tree, schemas, dialect)
     if dialect != "duckdb":
         try:
             tree = sqlglot.parse_one(tree.sql(dialect="duckdb"), read="duckdb")
@@ -73,7 +78,7 @@ def build(sql: str, schemas: dict[str, dict[str, str]], dialect: str = "duckdb")
     from . import expressions  # noqa: F401  (registers all handlers)
     from .query import query
 
-    tree = parse(sql, dialect)
+    tree = parse(sql, dialect, schemas)
     duckdb_sql = tree.sql(dialect="duckdb")
     qualified = qualify(tree.copy(), schemas)
     ctx = Ctx(schemas, to_ibis_tables(schemas))
