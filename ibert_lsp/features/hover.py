@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 from lsprotocol import types
 
@@ -36,9 +37,26 @@ async def ask(ls: IbertServer, question: str, schemas: dict):
     return await ls.in_gate(answer, question, schemas)
 
 
-def describe_name(source: str, line: int, character: int, schemas: dict, env: dict):
-    """(markdown, (start, end) columns) for the identifier at the cursor, or None."""
+def _member_hover(owner: str, word: str, member: Any) -> str:
+    """Signature and docstring of an Ibis method or property, as hover markdown."""
     import inspect
+
+    if isinstance(member, property):
+        member = member.fget
+    try:
+        sig = f"{word}{inspect.signature(member)}"
+    except (TypeError, ValueError):
+        sig = word
+    doc = inspect.cleandoc(getattr(member, "__doc__", "") or "")
+    return f"```python\n{owner}.{sig}\n```\n\n{doc}"
+
+
+def describe_name(source: str, line: int, character: int, schemas: dict, env: dict,
+                  types: dict | None = None):
+    """(markdown, (start, end) columns) for the identifier at the cursor, or None.
+
+    `types`: names whose class is known but not their columns (a parameter annotated
+    `ir.Table`, a table from a database ibert cannot read): their methods still get hovers."""
 
     import ibis
     import ibis.expr.types as ir
@@ -66,22 +84,21 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
         rec_text = receiver_before(ctx, len(ctx))
         obj = evaluate_receiver(rec_text, schemas, env) if rec_text else None
         if obj is None:
-            return None
+            from ibert_lsp.tasks.typeflow import type_of
+
+            cls = type_of(rec_text, types or {}) if rec_text else None
+            member = getattr(cls, word, None) if cls is not None else None
+            if member is None or word.startswith("_"):
+                return None
+            return _member_hover(cls.__name__, word, member), (m.start(), m.end())
         if isinstance(obj, ir.Table) and word in obj.columns:
             return (f"```python\n{rec_text}.{word}: {obj.schema()[word]}\n```\n\ncolumn "
                     f"`{word}` of `{rec_text}`"), (m.start(), m.end())
         member = getattr(type(obj), word, None) if obj is not ibis else getattr(ibis, word, None)
         if member is None:
             return None
-        if isinstance(member, property):
-            member = member.fget
-        try:
-            sig = f"{word}{inspect.signature(member)}"
-        except (TypeError, ValueError):
-            sig = word
         owner = "ibis" if obj is ibis else type(obj).__name__
-        doc = inspect.cleandoc(getattr(member, "__doc__", "") or "")
-        return f"```python\n{owner}.{sig}\n```\n\n{doc}", (m.start(), m.end())
+        return _member_hover(owner, word, member), (m.start(), m.end())
     if word in env:
         obj = env[word]
         if isinstance(obj, ir.Table):
@@ -131,7 +148,8 @@ def register(server: IbertServer) -> None:
         source = doc.source
 
         def work():
-            return describe_name(source, line, character, an.schemas, an.env_before(line))
+            return describe_name(source, line, character, an.schemas, an.env_before(line),
+                                 an.types_before(line))
 
         found = await ls.interactive(work)
         if not found:

@@ -259,7 +259,7 @@ def from_duckdb(path: str | os.PathLike) -> Schemas:
     out: dict[str, dict[str, str]] = {}
     for table, col, typ in rows:
         try:
-            out.setdefault(table, {})[col] = _duckdb_type(typ)
+            out.setdefault(table, {})[col] = duckdb_type(typ)
         except Exception:
             out.setdefault(table, {})[col] = "string"  # exotic types: still let names complete
     if not out:
@@ -334,7 +334,7 @@ def _sqlite_type(declared: str | None) -> str:
         return "string"  # an unusual name: the column still completes
 
 
-def _duckdb_type(typ: str) -> str:
+def duckdb_type(typ: str) -> str:
     """DuckDB's type name as an Ibis type string, through Ibis's own DuckDB type parser."""
     from ibis.backends.sql.datatypes import DuckDBType
 

@@ -1,17 +1,19 @@
-"""Find the Ibis expressions in a Python document and check each through the gate.
+"""Model a Python document's Ibis code, statement by statement, and check what can be checked.
 
-Shared by diagnostics, quick fixes, completion (the type of the receiver before a `.`) and the
-CLI. Pure: text and schemas in, `Analysis` out; nothing here runs user code except through
-`ibert_lsp.validate.safe_eval.evaluate`.
-
-Positions in `Problem` are LSP-style: 0-based lines, 0-based columns (characters).
+Real code gets tables from connections, files, memtables and parameters; the analysis follows
+each name in order and per scope (module, function bodies), binds what it can build exactly
+(schemas from settings, `ibis.table(...)` declarations, literal memtables, databases and data
+files inside the workspace), types what it can only type (a table whose columns are unknown
+still has every Table method), and leaves the rest *unknown*. A statement is evaluated through
+the gate only when every name it reads is known; a problem is reported only then — what ibert
+cannot model stays silent. Shared by diagnostics, quick fixes, completion, hover and the CLI;
+runs in a gate worker process when isolation is on.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
-import re
+import json
 import threading
 import warnings
 from collections import OrderedDict
@@ -19,54 +21,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.tasks.problems import (  # noqa: F401 - the analysis' public names
+    PANDAS_METHODS,
+    Problem,
+    Statement,
+    char_col,
+    pandas_lint,
+    problem_from_gate,
+)
+from ibert_lsp.tasks.table_sources import TableSource, connection_of, strip_pandas, table_of
+from ibert_lsp.tasks.typeflow import node_type
+from ibert_lsp.validate import policy
+from ibert_lsp.validate.errors import GateError
 from ibert_lsp.validate.isolation import isolated
 
 # Gate error kinds that describe a real mistake in the user's code (the others mean "we cannot
 # check this statement", e.g. it calls `.execute()`, which the gate never runs).
-REPORTED_KINDS = ("name", "attribute", "type", "ibis", "pandas")
+REPORTED_KINDS = ("attribute", "type", "ibis")
 
-# Names always available to checked snippets besides the tables.
-GATE_NAMES = {"ibis", "_"}
-_BUILTINS = set(dir(builtins))
+# Names the gate binds itself (unless the document rebinds them).
+GATE_NAMES = frozenset({"ibis", "_", "s", "selectors"})
+TABLE_ANNOTATIONS = frozenset({"Table", "ir.Table", "ibis.Table", "ibis.expr.types.Table",
+                               "ibis.expr.types.relations.Table", "ibis.ir.Table"})
 
 MAX_STATEMENTS = 400  # statements checked per document (huge documents: the first ones)
 MAX_SNIPPET_CHARS = 4000
 
 
 @dataclass
-class Problem:
-    """One mistake in an Ibis expression, placed in the document."""
+class Binding:
+    """What a name holds after a line: an exact Ibis value, only its type, or nothing known."""
 
-    kind: str
-    message: str
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    suggestions: list[str] = field(default_factory=list)
-    stmt_line: int = 0  # 0-based first line of the statement that holds it
-    stmt_end_line: int = 0
-    code: str = ""  # short rule code, e.g. "unknown-column", "pandas-filter"
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind, "code": self.code, "message": self.message,
-            "line": self.line, "col": self.col, "end_line": self.end_line,
-            "end_col": self.end_col, "suggestions": list(self.suggestions), "data": self.data,
-        }
-
-
-@dataclass
-class Statement:
-    node: ast.stmt
-    target: str | None
-    value: ast.expr
-    snippet: str  # "(" + source of value + ")"
-    line: int  # 1-based like ast
-    col: int
-    end_line: int
-    end_col: int
+    end_line: int  # 1-based line after which it holds
+    name: str
+    value: Any = None  # an Ibis expression (or schema) built exactly
+    type: type | None = None  # its class when only the type is known (columns unknown)
+    scope: tuple[int, int] | None = None  # 1-based lines of the function it is local to
 
 
 @dataclass
@@ -74,27 +64,36 @@ class Analysis:
     code: str
     schemas: Schemas
     tree: ast.Module | None
-    env: dict[str, Any]  # variable -> ibis expression, after the last checked statement
+    env: dict[str, Any]  # module name -> Ibis value, after the last statement
     problems: list[Problem]
-    statements: list[Statement]
+    statements: list[Statement]  # statements evaluated through the gate
     blanked_lines: list[int]  # 1-based lines dropped to make the document parse
+    types: dict[str, type] = field(default_factory=dict)  # module names known by type only
+    bindings: list[Binding] = field(default_factory=list)
+    seen: int = 0  # statements that compute a value (assignments, expressions, returns)
 
-    _history: list[tuple[int, str, Any]] = field(default_factory=list)  # (end_line1, name, expr)
+    @property
+    def modeled(self) -> int:
+        return len(self.statements)
 
     def env_before(self, line0: int) -> dict[str, Any]:
-        """Variables bound by statements that end before 0-based `line0` (for completion)."""
-        return _env_before(self, line0)
+        """Names bound to exact Ibis values by statements that end before 0-based `line0`."""
+        return {n: b.value for n, b in self._visible(line0).items() if b.value is not None}
 
+    def types_before(self, line0: int) -> dict[str, type]:
+        """Names whose class is known before 0-based `line0` (exact values included)."""
+        return {n: (b.type if b.value is None else type(b.value))
+                for n, b in self._visible(line0).items() if b.value is not None or b.type}
 
-def _env_before(analysis: Analysis, line0: int) -> dict[str, Any]:
-    env: dict[str, Any] = {}
-    for end_line1, name, expr in analysis._history:
-        if end_line1 - 1 < line0:
-            if expr is None:
-                env.pop(name, None)
-            else:
-                env[name] = expr
-    return env
+    def _visible(self, line0: int) -> dict[str, Binding]:
+        out: dict[str, Binding] = {}
+        for b in self.bindings:
+            if b.end_line - 1 >= line0:
+                continue
+            if b.scope is not None and not (b.scope[0] - 1 <= line0 <= b.scope[1] - 1):
+                continue
+            out[b.name] = b
+        return out
 
 
 _TABLES_CACHE: dict[str, dict[str, Any]] = {}
@@ -142,6 +141,7 @@ _STMT_LOCK = threading.Lock()
 
 def _cached_eval(snippet: str, schemas: Schemas, env: dict[str, Any], free: set[str],
                  schema_key: str | None = None) -> Any:
+    """Any value the gate lets through (a SQL string, a schema, a grouped table), memoised."""
     import json
 
     from ibert_lsp.validate.errors import GateError
@@ -162,7 +162,7 @@ def _cached_eval(snippet: str, schemas: Schemas, env: dict[str, Any], free: set[
                             suggestions=list(value.suggestions))
         return value
     try:
-        expr = gate_eval(snippet, schemas, env)
+        expr = gate_eval(snippet, schemas, env, any_value=True)
     except GateError as err:
         with _STMT_LOCK:
             _STMT_CACHE[key] = ("err", err, held)
@@ -216,28 +216,6 @@ def _free_names(node: ast.AST) -> set[str]:
     } - bound
 
 
-def _table_ref(call: ast.expr, schemas: Schemas) -> str | None:
-    """`con.table("events")` / `ibis.table(..., name="events")` -> "events" when known."""
-    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
-        return None
-    if call.func.attr != "table":
-        return None
-    for arg in list(call.args[:1]) + [k.value for k in call.keywords if k.arg == "name"]:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value in schemas:
-            return arg.value
-    return None
-
-
-def _is_ibis_table_decl(value: ast.expr) -> bool:
-    return (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Attribute)
-        and value.func.attr == "table"
-        and isinstance(value.func.value, ast.Name)
-        and value.func.value.id == "ibis"
-    )
-
-
 def _segment(lines: list[str], node: ast.AST) -> str | None:
     """Source of `node` (ast columns are UTF-8 byte offsets)."""
     try:
@@ -252,237 +230,358 @@ def _segment(lines: list[str], node: ast.AST) -> str | None:
     return "\n".join(parts)
 
 
-def char_col(lines: list[str], line0: int, byte_col: int) -> int:
-    """UTF-8 byte column (what ast gives) -> character column on 0-based `line0`."""
-    if not (0 <= line0 < len(lines)):
-        return byte_col
-    text = lines[line0]
-    if text.isascii():
-        return min(byte_col, len(text))
-    return len(text.encode()[:byte_col].decode(errors="ignore"))
-
-
-def _map_pos(stmt: Statement, line: int | None, col: int | None) -> tuple[int, int] | None:
-    """Snippet position (1-based line, 0-based col, snippet = '(' + value + ')') -> document."""
-    if line is None:
-        return None
-    col = col or 0
-    if line == 1:
-        return stmt.line - 1, stmt.col + max(col - 1, 0)
-    return stmt.line - 1 + line - 1, col
-
-
-_DID_YOU_MEAN = re.compile(r"did you mean", re.IGNORECASE)
-
-# pandas spellings people carry over, and the Ibis method that does the job
-PANDAS_METHODS = {
-    "groupby": "group_by", "sort_values": "order_by", "astype": "cast", "query": "filter",
-    "assign": "mutate", "drop_duplicates": "distinct", "dropna": "drop_null",
-    "fillna": "fill_null", "isna": "isnull", "notna": "notnull", "nunique": "nunique",
-    "to_frame": "as_table", "rename_axis": "rename", "agg": "agg", "aggregate": "aggregate",
-    "sort_index": "order_by", "reset_index": "select", "apply": "mutate",
-}
-_MISSING_NAME = re.compile(r"(?:no (?:column|attribute)|has no attribute) '([^']+)'")
-
-
-def problem_from_gate(stmt: Statement, err: Any, lines: list[str]) -> Problem:
-    start = _map_pos(stmt, getattr(err, "line", None), getattr(err, "col", None))
-    end = _map_pos(stmt, getattr(err, "end_line", None), getattr(err, "end_col", None))
-    if start is None:
-        start = (stmt.line - 1, stmt.col)
-        end = (stmt.end_line - 1, stmt.end_col)
-    if end is None or end < start:
-        end = (start[0], start[1] + 1)
-    # The gate places errors on snippet positions; clamp to the statement.
-    start = max(start, (stmt.line - 1, stmt.col))
-    if end > (stmt.end_line - 1, stmt.end_col):
-        end = (stmt.end_line - 1, stmt.end_col)
-        if end <= start:
-            start = (stmt.line - 1, stmt.col)
-    start = (start[0], char_col(lines, start[0], start[1]))
-    end = (end[0], char_col(lines, end[0], end[1]))
-    message = str(getattr(err, "message", err)).strip().split("\n")[0][:300]
-    suggestions = list(getattr(err, "suggestions", []) or [])
-    if suggestions and not _DID_YOU_MEAN.search(message):
-        message += " — did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?"
-    kind = getattr(err, "kind", "ibis")
-    missing = _MISSING_NAME.search(message)
-    data: dict[str, Any] = {}
-    if missing:
-        data["name"] = missing.group(1)
-        ibis_name = PANDAS_METHODS.get(missing.group(1))
-        if kind == "attribute" and ibis_name and ibis_name != missing.group(1):
-            message = (f"`.{missing.group(1)}` is pandas; Ibis spells it `.{ibis_name}` "
-                       f"— did you mean '{ibis_name}'?")
-            return Problem(
-                kind="pandas", message=message, line=start[0], col=start[1], end_line=end[0],
-                end_col=end[1], suggestions=[ibis_name], stmt_line=stmt.line - 1,
-                stmt_end_line=stmt.end_line - 1, code="pandas-method", data=data,
-            )
-    code = {"attribute": "unknown-attribute", "name": "unknown-name", "type": "type-mismatch"}.get(
-        kind, "ibis-error"
-    )
-    if kind == "attribute" and suggestions:
-        code = "unknown-column"
-    return Problem(
-        kind=kind, message=message, line=start[0], col=start[1], end_line=end[0],
-        end_col=end[1], suggestions=suggestions, stmt_line=stmt.line - 1,
-        stmt_end_line=stmt.end_line - 1, code=code, data=data,
-    )
-
-
-def _pandas_lint(stmt: Statement, env: dict[str, Any], lines: list[str],
-                 schemas: Schemas | None = None) -> list[Problem]:
-    """Pandas idioms that Ibis accepts (deprecated) or rejects: `t[t.x > 1]`."""
-    import ibis.expr.types as ir
-
-    out = []
-    for node in ast.walk(stmt.value):
-        if not isinstance(node, ast.Subscript):
-            continue
-        sl = node.slice
-        if isinstance(sl, (ast.Compare, ast.BoolOp, ast.UnaryOp)) or (
-            isinstance(sl, ast.BinOp) and isinstance(sl.op, (ast.BitAnd, ast.BitOr))
-        ):
-            base = node.value
-            table = env.get(base.id)
-            if table is None and schemas and base.id in schemas:
-                table = base_tables(schemas).get(base.id)
-            if isinstance(base, ast.Name) and isinstance(table, ir.Table):
-                # `stmt.value` belongs to the document's tree: positions are the document's
-                line0 = node.lineno - 1
-                col = char_col(lines, line0, node.col_offset)
-                eline0 = node.end_lineno - 1
-                ecol = char_col(lines, eline0, node.end_col_offset)
-                out.append(Problem(
-                    kind="pandas", code="pandas-filter",
-                    message=f"pandas-style boolean indexing `{base.id}[...]`; in Ibis use "
-                            f"`{base.id}.filter(...)`",
-                    line=line0, col=col, end_line=eline0, end_col=ecol,
-                    stmt_line=stmt.line - 1, stmt_end_line=stmt.end_line - 1,
-                ))
+def _declared_tables(tree: ast.Module) -> set[str]:
+    """Names the document itself declares with `ibis.table(...)`: bound where declared, in
+    order, never from the schema scan (two declarations of one name are two tables)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "table" \
+                and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id == "ibis":
+            out.add(node.targets[0].id)
     return out
 
 
-def statements(tree: ast.Module) -> list[ast.stmt]:
-    """Module-level statements, plus those in `if`/`with`/`try` blocks and function bodies."""
-    out: list[ast.stmt] = []
+def _annotation_text(node: ast.AST | None) -> str:
+    try:
+        return ast.unparse(node) if node is not None else ""
+    except Exception:  # noqa: BLE001
+        return ""
 
-    def walk(body: list[ast.stmt]) -> None:
-        for st in body:
-            if len(out) >= MAX_STATEMENTS:
+
+def _target_names(node: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+class Scope:
+    """Names in one scope (the module, or a function body on top of the module's names)."""
+
+    def __init__(self, parent: Scope | None = None, lines: tuple[int, int] | None = None):
+        self.values: dict[str, Any] = dict(parent.values) if parent else {}
+        self.types: dict[str, type] = dict(parent.types) if parent else {}
+        self.opaque: set[str] = set(parent.opaque) if parent else set()
+        self.connections: dict[str, Any] = dict(parent.connections) if parent else {}
+        self.pandas: set[str] = set(parent.pandas) if parent else set()
+        self.lines = lines
+
+
+class _Walker:
+    """Walks statements in order, per scope, binding names and checking what is known."""
+
+    def __init__(self, analysis: Analysis, lines: list[str], free_tables: Schemas,
+                 root: str | None, check: bool) -> None:
+        self.an = analysis
+        self.lines = lines
+        self.free_tables = free_tables
+        self.schema_key = json.dumps(free_tables, sort_keys=True)
+        self.root = root
+        self.check = check
+        self.count = 0
+
+    # bindings -----------------------------------------------------------------------------
+    def bind(self, scope: Scope, name: str, line: int, *, value: Any = None,
+             typ: type | None = None) -> None:
+        scope.values.pop(name, None)
+        scope.types.pop(name, None)
+        scope.opaque.discard(name)
+        scope.connections.pop(name, None)
+        if value is not None:
+            scope.values[name] = value
+        elif typ is not None:
+            scope.types[name] = typ
+        else:
+            scope.opaque.add(name)
+        self.an.bindings.append(Binding(line, name, value, typ, scope.lines))
+
+    def forget(self, scope: Scope, names: list[str], line: int) -> None:
+        for name in names:
+            self.bind(scope, name, line)
+
+    def known(self, name: str, scope: Scope) -> bool:
+        if name in scope.values:
+            return True
+        if name in scope.types or name in scope.opaque or name in scope.connections:
+            return False
+        return name in GATE_NAMES or name in self.free_tables or name in policy.SAFE_BUILTINS \
+            or name in policy.SAFE_CONSTANTS
+
+    # statements ---------------------------------------------------------------------------
+    def walk(self, body: list[ast.stmt], scope: Scope, end: int | None = None) -> None:
+        """`end`: the last line the enclosing block owns (a function's scope reaches to the
+        line before its next sibling, so a half-typed last line still belongs to it)."""
+        end = end or len(self.lines)
+        for i, st in enumerate(body):
+            if self.count >= MAX_STATEMENTS:
                 return
-            if isinstance(st, (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)):
-                out.append(st)
-            elif isinstance(st, (ast.If, ast.With, ast.For, ast.While)):
-                walk(st.body)
-                walk(getattr(st, "orelse", []))
-            elif isinstance(st, ast.Try) or isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                walk(st.body)
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                until = body[i + 1].lineno - 1 if i + 1 < len(body) else end
+                self.function(st, scope, max(until, st.end_lineno or st.lineno))
+            elif isinstance(st, ast.ClassDef):
+                self.forget(scope, [st.name], st.end_lineno or st.lineno)
+            elif isinstance(st, (ast.If, ast.While)):
+                self.walk(st.body, scope)
+                self.walk(st.orelse, scope)
+            elif isinstance(st, (ast.For, ast.AsyncFor)):
+                self.forget(scope, _target_names(st.target), st.lineno)
+                self.walk(st.body, scope)
+                self.walk(st.orelse, scope)
+            elif isinstance(st, (ast.With, ast.AsyncWith)):
+                for item in st.items:
+                    if item.optional_vars is not None:
+                        self.forget(scope, _target_names(item.optional_vars), st.lineno)
+                self.walk(st.body, scope)
+            elif isinstance(st, ast.Try) or type(st).__name__ == "TryStar":
+                self.walk(st.body, scope)
+                for h in st.handlers:
+                    if h.name:
+                        self.forget(scope, [h.name], h.lineno)
+                    self.walk(h.body, scope)
+                self.walk(st.orelse, scope)
+                self.walk(st.finalbody, scope)
+            elif isinstance(st, (ast.Import, ast.ImportFrom)):
+                self.imports(st, scope)
+            elif isinstance(st, ast.Delete):
+                for t in st.targets:
+                    self.forget(scope, _target_names(t), st.lineno)
+            elif isinstance(st, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)):
+                self.statement(st, scope)
 
-    walk(tree.body)
-    return out
+    def function(self, st: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope,
+                 end: int) -> None:
+        """Parameters are unknown unless annotated as a Table (then: a Table, columns unknown)."""
+        import ibis.expr.types as ir
+
+        inner = Scope(scope, (st.lineno, end))
+        a = st.args
+        for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+            if p is None:
+                continue
+            typed = _annotation_text(p.annotation) in TABLE_ANNOTATIONS
+            self.bind(inner, p.arg, st.lineno, typ=ir.Table if typed else None)
+        self.walk(st.body, inner, end)
+        self.forget(scope, [st.name], st.end_lineno or st.lineno)
+
+    def imports(self, st: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        line = st.end_lineno or st.lineno
+        for alias in st.names:
+            module = alias.name if isinstance(st, ast.Import) else f"{st.module}.{alias.name}"
+            bound = alias.asname or alias.name.split(".")[0]
+            restated = (module in ("ibis", "ibis.selectors") and bound in ("ibis", "s", "selectors")
+                        and (bound != "ibis" or alias.asname in (None, "ibis"))) or (
+                module in ("ibis._", "ibis.deferred") and bound == "_") or (
+                module == "ibis.selectors" and bound in ("s", "selectors"))
+            if module.split(".")[0] == "pandas" and module.count(".") == 0:
+                scope.pandas.add(bound)
+            if restated:  # the gate binds these names itself
+                for d in (scope.values, scope.types, scope.connections):
+                    d.pop(bound, None)
+                scope.opaque.discard(bound)
+            else:
+                self.forget(scope, [bound], line)
+
+    def statement(self, st: ast.stmt, scope: Scope) -> None:
+        import ibis
+
+        target: str | None = None
+        others: list[str] = []
+        value: ast.expr | None
+        if isinstance(st, ast.Assign):
+            value = st.value
+            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+                target = st.targets[0].id
+            else:
+                others = [n for t in st.targets for n in _target_names(t)]
+        elif isinstance(st, ast.AnnAssign):
+            value = st.value
+            if isinstance(st.target, ast.Name):
+                target = st.target.id
+                if value is None:
+                    if _annotation_text(st.annotation) in TABLE_ANNOTATIONS:
+                        import ibis.expr.types as ir
+
+                        self.bind(scope, target, st.end_lineno or st.lineno, typ=ir.Table)
+                    return
+        elif isinstance(st, ast.AugAssign):
+            if not isinstance(st.target, ast.Name):
+                return
+            target = st.target.id
+            value = ast.copy_location(ast.BinOp(ast.Name(target, ast.Load()), st.op, st.value), st)
+            ast.fix_missing_locations(value)
+        else:
+            value = st.value  # type: ignore[attr-defined]
+        line = st.end_lineno or st.lineno
+        if value is None or isinstance(value, ast.Constant):
+            if target:
+                self.forget(scope, [target], line)
+            return
+        self.count += 1
+        self.an.seen += 1
+        self.forget(scope, others, line)
+        original = value
+        value = strip_pandas(value, scope.pandas)
+        con = connection_of(value, self.root)
+        if con is not None:
+            if target:
+                self.bind(scope, target, line)
+                scope.connections[target] = con
+            return
+        src = table_of(value, scope.connections, self.root, self.free_tables)
+        if src is None:
+            src = _configured_table(value, self.free_tables)
+        if src is not None:
+            if target:
+                if src.schema:
+                    name = src.name if src.name != "?" else target
+                    self.bind(scope, target, line, value=_exact_table(name, src.schema))
+                else:
+                    import ibis.expr.types as ir
+
+                    self.bind(scope, target, line, typ=ir.Table)
+            return
+        spliced = None if value is not original else self.splice_sources(value, scope)
+        stmt_lines, sources = spliced or (self.lines, {})
+        free = _free_names(value) if not sources else _snippet_names(stmt_lines, value)
+        if free is None or not all(self.known(n, scope) or n in sources for n in free):
+            typ = node_type(value, {**scope.types, **{n: type(v) for n, v in
+                                                      scope.values.items()}})
+            if target:
+                self.bind(scope, target, line, typ=typ)
+            return
+        rewritten = value is not original or isinstance(st, ast.AugAssign)
+        seg = ast.unparse(value) if rewritten else _segment(stmt_lines, value)
+        if seg is None or len(seg) > MAX_SNIPPET_CHARS:
+            if target:
+                self.forget(scope, [target], line)
+            return
+        stmt = Statement(st, target, value, "(" + seg + ")", value.lineno, value.col_offset,
+                         value.end_lineno or value.lineno, value.end_col_offset or 0)
+        self.an.statements.append(stmt)
+        if not self.check:
+            return
+        env = {**{n: scope.values[n] for n in free if n in scope.values}, **sources}
+        try:
+            result = _cached_eval(stmt.snippet, self.free_tables, env, free, self.schema_key)
+        except GateError as err:
+            if err.kind in REPORTED_KINDS and err.line is not None and not rewritten:
+                self.an.problems.append(problem_from_gate(stmt, err, self.lines))
+            if target:
+                typ = node_type(value, {**scope.types, **{n: type(v) for n, v in
+                                                          scope.values.items()}})
+                self.bind(scope, target, line, typ=typ)
+            return
+        except Exception:  # noqa: BLE001 - a gate bug must not hide the other statements
+            if target:
+                self.forget(scope, [target], line)
+            return
+        tables = {**base_tables(self.free_tables), **scope.values}
+        self.an.problems.extend(pandas_lint(stmt, tables, self.lines))
+        if target:
+            if isinstance(result, (ibis.Expr, ibis.Schema)):
+                self.bind(scope, target, line, value=result)
+            else:
+                self.bind(scope, target, line, typ=type(result))
+
+
+    def splice_sources(self, value: ast.expr, scope: Scope) -> tuple[list[str], dict] | None:
+        """`con.table("x").filter(...)`: the table-source parts of a chain replaced, in a copy
+        of the lines, by names of the same length bound to the tables ibert read — so the rest
+        is checked by the gate with every position where the document has it."""
+        found = []
+        for node in ast.walk(value):
+            if node is value or not isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)) \
+                    or node.lineno != node.end_lineno:
+                continue
+            src = table_of(node, scope.connections, self.root, self.free_tables) \
+                or _configured_table(node, self.free_tables)
+            if src is not None and src.schema:
+                found.append((node, src))
+        if not found:
+            return None
+        spans = [(n.lineno, n.col_offset, n.end_col_offset or 0) for n, _ in found]
+        outer = [(n, s) for (n, s), (ln, a, b) in zip(found, spans)
+                 if not any(ln == l2 and a2 <= a and b <= b2 and (a2, b2) != (a, b)
+                            for l2, a2, b2 in spans)]
+        lines = list(self.lines)
+        env: dict[str, Any] = {}
+        for k, (node, src) in enumerate(sorted(outer, key=lambda p: (p[0].lineno, p[0].col_offset),
+                                                reverse=True)):
+            raw = lines[node.lineno - 1].encode()
+            width = (node.end_col_offset or 0) - node.col_offset
+            name = (f"IBERT{k}" + "_" * width)[:width]
+            table = _exact_table(src.name if src.name != "?" else "t", src.schema)
+            if width < len(f"IBERT{k}") or table is None:
+                return None
+            lines[node.lineno - 1] = (raw[:node.col_offset] + name.encode()
+                                      + raw[node.end_col_offset:]).decode(errors="replace")
+            env[name] = table
+        return lines, env
+
+
+def _snippet_names(lines: list[str], value: ast.expr) -> set[str] | None:
+    seg = _segment(lines, value)
+    try:
+        return _free_names(ast.parse("(" + seg + ")", mode="eval")) if seg else None
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _configured_table(value: ast.expr, schemas: Schemas) -> TableSource | None:
+    """`<anything>.table("events")` where the settings describe `events` (e.g. the `database`
+    setting's tables through a connection object ibert cannot follow)."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and value.func.attr == "table" and value.args:
+        name = value.args[0]
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value in schemas:
+            return TableSource(name.value, schemas[name.value])
+    return None
+
+
+def _exact_table(name: str, schema: dict[str, str]) -> Any:
+    """A table whose schema ibert read itself (database, file, settings): built directly."""
+    import ibis
+
+    try:
+        return ibis.table(schema, name=name)
+    except Exception:  # noqa: BLE001 - a type Ibis does not know: the columns stay unknown
+        return None
 
 
 @isolated
-def analyze(
-    code: str, schemas: Schemas, *, check: bool = True, env: dict[str, Any] | None = None
-) -> Analysis:
-    """Check every Ibis statement of `code` against `schemas` (plus tables declared in `code`).
+def analyze(code: str, schemas: Schemas, *, check: bool = True,
+            env: dict[str, Any] | None = None, root: str | None = None) -> Analysis:
+    """Model every statement of `code` in order; check those whose names are all known.
 
-    Statements are evaluated in order; a variable bound to an Ibis expression is known to the
-    statements after it. Statements that use a name we do not know, or that the gate will not
-    run (I/O, `.execute()`), are skipped rather than reported.
+    `schemas`: tables the settings describe (and the document's own declarations, which are
+    bound where they are declared instead). `env`: names already bound (a fix checks one
+    statement in the environment of its line). `root`: the workspace folder; databases and data
+    files the code opens with literal paths inside it are read (read-only) for their schemas.
     """
-    from ibert_lsp.validate.errors import GateError
-
     lines = code.split("\n")
     tree, blanked = parse_tolerant(code)
     analysis = Analysis(code, dict(schemas), tree, {}, [], [], blanked)
     if tree is None:
         return analysis
-
-    env = dict(env or {})
-    history = analysis._history
-    import json
-
-    schema_key = json.dumps(schemas, sort_keys=True)
-    for st in statements(tree):
-        target: str | None = None
-        if isinstance(st, ast.Assign):
-            if len(st.targets) != 1 or not isinstance(st.targets[0], ast.Name):
-                for t in st.targets:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Name) and n.id in env:
-                            env.pop(n.id)
-                            history.append((st.end_lineno, n.id, None))
-                continue
-            target, value = st.targets[0].id, st.value
-        elif isinstance(st, ast.AnnAssign):
-            if not isinstance(st.target, ast.Name) or st.value is None:
-                continue
-            target, value = st.target.id, st.value
-        elif isinstance(st, (ast.Expr, ast.Return)):
-            if st.value is None:
-                continue
-            value = st.value
-        else:
-            continue
-        # Table declarations / references: bind from the schema, nothing to check.
-        ref = None
-        if target and target in schemas and _is_ibis_table_decl(value):
-            ref = target
-        elif target:
-            ref = _table_ref(value, schemas)
-        if ref is not None:
-            try:
-                env[target] = base_tables(schemas)[ref]  # same object every run: cacheable
-                history.append((st.end_lineno, target, env[target]))
-            except Exception:
-                pass
-            continue
-        free = _free_names(value)
-        if not free & (set(env) | set(schemas)):
-            if target in env:  # rebound to something that is not Ibis
-                env.pop(target)
-                history.append((st.end_lineno, target, None))
-            continue
-        unknown = free - set(env) - set(schemas) - GATE_NAMES
-        if unknown:
-            if target in env:
-                env.pop(target)
-                history.append((st.end_lineno, target, None))
-            continue
-        seg = _segment(lines, value)
-        if seg is None or len(seg) > MAX_SNIPPET_CHARS:
-            continue
-        stmt = Statement(
-            st, target, value, "(" + seg + ")", value.lineno, value.col_offset,
-            value.end_lineno, value.end_col_offset,
-        )
-        analysis.statements.append(stmt)
-        if not check:
-            continue
-        try:
-            expr = _cached_eval(stmt.snippet, schemas, env, free, schema_key)
-        except GateError as err:
-            if err.kind in REPORTED_KINDS:
-                analysis.problems.append(problem_from_gate(stmt, err, lines))
-            if target in env:
-                env.pop(target)
-                history.append((st.end_lineno, target, None))
-            continue
-        except Exception as err:  # a gate bug must not hide the other statements
-            analysis.problems.append(
-                problem_from_gate(stmt, GateError("ibis", str(err)), lines))
-            continue
-        analysis.problems.extend(_pandas_lint(stmt, env, lines, schemas))
-        if target:
-            env[target] = expr
-            history.append((st.end_lineno, target, expr))
-    analysis.env = env
+    declared = _declared_tables(tree)
+    free_tables = {k: v for k, v in schemas.items() if k not in declared}
+    walker = _Walker(analysis, lines, free_tables, root, check)
+    scope = Scope()
+    for name, value in (env or {}).items():
+        walker.bind(scope, name, 0, value=value)
+    walker.walk(tree.body, scope)
+    analysis.env = dict(scope.values)
+    analysis.types = dict(scope.types)
     from ibert_lsp.validate import isolation
 
     if isolation._IN_WORKER:  # the caller needs positions and values, not the module's tree
         analysis.tree = None
+        for b in analysis.bindings:
+            if b.value is not None and not _portable(b.value):
+                b.value, b.type = None, type(b.value)
     return analysis
+
+
+def _portable(value: Any) -> bool:
+    import ibis
+
+    return isinstance(value, (ibis.Expr, ibis.Schema))

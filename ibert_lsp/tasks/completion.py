@@ -24,6 +24,7 @@ from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.codebuild import colref, is_name, pystr
 from ibert_lsp.tasks.introspect import public_members
 from ibert_lsp.tasks.statements import statement_start
+from ibert_lsp.tasks.typeflow import type_of
 
 # Methods whose positional arguments are column names (strings) or column expressions.
 STRING_COLUMN_METHODS = {
@@ -375,6 +376,16 @@ def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
     return _filter(out, prefix)
 
 
+def class_candidates(cls: type, prefix: str, rstart: int) -> list[Candidate]:
+    """Members of an Ibis class, for a value whose type is known but whose columns are not."""
+    out: list[Candidate] = []
+    owner = f"{cls.__module__}.{cls.__qualname__}"
+    for name, kind, sig, doc in class_members(cls):
+        out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
+        out[-1].__dict__["qualname"] = f"{owner}.{name}"
+    return _filter(out, prefix)
+
+
 def _in_string(name: str, quote: str) -> str:
     """`name` as it must be typed inside an open `quote`-quoted literal (escapes from repr)."""
     body = pystr(name) if quote == '"' else repr(name)
@@ -426,6 +437,7 @@ def complete(
     schemas: Schemas,
     *,
     env: dict[str, Any] | None = None,
+    types: dict[str, type] | None = None,
     generator: Any = None,
     n_model: int = 3,
     max_new_tokens: int = 48,
@@ -445,6 +457,8 @@ def complete(
         an = analyze(code, schemas)
         schemas = {**an.schemas}
         env = an.env_before(line)
+        types = an.types_before(line)
+    types = types or {}
     ctx = context_at(code, line, character)
     out: list[Candidate] = []
     if ctx.kind == "member":
@@ -454,10 +468,13 @@ def complete(
             obj = _scope_table(text, schemas, env)
         else:
             obj = evaluate_receiver(ctx.receiver or "", schemas, env)
+        cls = None if obj is not None or ctx.receiver == "_" else type_of(ctx.receiver or "", types)
         if obj is not None:
             out = member_candidates(obj, ctx.prefix, ctx.replace_start)
             if ctx.receiver == "_":
                 out = [c for c in out if c.kind == "column"]  # `_` defers to columns
+        elif cls is not None:  # the type is known, the columns are not: its methods
+            out = class_candidates(cls, ctx.prefix, ctx.replace_start)
         elif use_jedi:
             out = jedi_candidates(code, line, character, path)
     elif ctx.kind in ("argument", "string_argument"):

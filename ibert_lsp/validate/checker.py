@@ -225,6 +225,9 @@ def comp_targets(node: ast.AST) -> set[str]:
 
 
 def check_attr_name(node: ast.AST, attr: str) -> None:
+    if attr == "_" and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+            and node.value.id == "ibis":
+        return  # `ibis._`: the interpreter hands out the deferred only from the namespace
     if attr.startswith("_"):
         raise forbidden(node, f"the attribute {attr!r} (names starting with '_')")
     if policy.attr_denied(attr):

@@ -74,6 +74,18 @@ def category(cls: type) -> int:
     return cat
 
 
+_PY_TYPES_AS_DTYPES = {int: "int64", float: "float64", str: "string", bool: "boolean"}
+
+
+def _as_dtype(value: Any) -> Any:
+    """`int`/`float`/`str`/`bool` given to an Ibis call mean the dtypes Ibis maps them to."""
+    if type(value) is type and value in _PY_TYPES_AS_DTYPES:
+        import ibis
+
+        return ibis.dtype(_PY_TYPES_AS_DTYPES[value])
+    return value
+
+
 class Namespace:
     """Stands in for a module (`ibis`, `ibis.selectors`): exposes only allow-listed members,
     so the interpreter's globals hold no module at all."""
@@ -357,9 +369,11 @@ class Interpreter:
 
     def getattr(self, obj: Any, name: str, node: ast.AST) -> Any:
         """Read `obj.name` if `name` is on the allow-list of `obj`'s type."""
+        cls = type(obj)
+        if cls is Namespace and name == "_" and "_" in obj.members:
+            return obj.members["_"]  # `ibis._`, the same deferred as `from ibis import _`
         if policy.attr_denied(name):
             raise _forbidden(f"the attribute {name!r} is not allowed", node)
-        cls = type(obj)
         if cls is Namespace:
             if name not in obj.members:
                 raise _forbidden(f"{obj.name}.{name} is not allowed in checked Ibis code", node)
@@ -413,6 +427,9 @@ class Interpreter:
                 kwargs.update(value)
             else:
                 kwargs[kw.arg] = value
+        if id(func) not in _SAFE_CALLABLES:  # `try_cast(int)`: Ibis reads Python types as dtypes
+            args = [_as_dtype(a) for a in args]
+            kwargs = {k: _as_dtype(v) for k, v in kwargs.items()}
         self.precheck_call(func, args, kwargs, node)
         return self.admit(func(*args, **kwargs), node)
 

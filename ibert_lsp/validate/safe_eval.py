@@ -223,4 +223,4 @@ def _table_name(table: Any) -> str:
     op = table.op()
     name = getattr(op, "name", None)
     return f"{name!r} " if isinstance(name, str) and type(op).__name__ in (
-        "UnboundTable", "DatabaseTable", "InMemoryTable") else ""
+        "UnboundTable", "DatabaseTable") and not name.startswith("ibis_") else ""  # not memtables

@@ -1,0 +1,107 @@
+"""Types without schemas: follow Ibis's own return annotations through a chain of calls.
+
+When a table's columns are unknown (a parameter, a connection to a database ibert cannot read,
+a file outside the workspace), the *type* of what the code builds from it is still known:
+`t.filter(...)` is a Table, `t.group_by(...)` a GroupedTable, `col.sum()` a NumericScalar.
+Completion and hover use that to offer methods and signatures where no column can be checked.
+Pure: source text and a name → class map in, a class or None out; nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1)
+def _namespace() -> dict[str, type]:
+    """Names an Ibis annotation may use ('Table', 'ir.Table', 'sch.Schema', ...)."""
+    import ibis.expr.datatypes as dt
+    import ibis.expr.schema as sch
+    import ibis.expr.types as ir
+    from ibis.expr.types.groupby import GroupedTable
+
+    out: dict[str, type] = {n: v for n, v in vars(ir).items() if isinstance(v, type)}
+    out.update({"GroupedTable": GroupedTable, "Schema": sch.Schema, "DataType": dt.DataType})
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def return_type(cls: type, name: str) -> type | None:
+    """The class `cls.name(...)` returns, read from its annotation; None when unknown."""
+    member = getattr(cls, name, None)
+    if member is None or name.startswith("_"):
+        return None
+    static = inspect.getattr_static(cls, name, None)
+    fn = static.fget if isinstance(static, property) else member if callable(member) else None
+    if fn is None:
+        return None
+    try:
+        ann = inspect.signature(fn).return_annotation
+    except (TypeError, ValueError):
+        return None
+    return _resolve(ann, cls)
+
+
+def _resolve(ann: Any, owner: type) -> type | None:
+    if ann is inspect.Signature.empty or ann is None:
+        return None
+    if isinstance(ann, type):
+        return ann
+    text = str(ann).strip().strip("'\"")
+    if text in ("Self", "typing.Self"):
+        return owner
+    if "|" in text or "[" in text:  # unions and generics: not one type
+        return None
+    short = text.rsplit(".", 1)[-1]
+    return _namespace().get(short)
+
+
+def _column_type() -> type:
+    import ibis.expr.types as ir
+
+    return ir.Column
+
+
+def type_of(source: str, types: dict[str, type]) -> type | None:
+    """The class the expression `source` evaluates to, from the classes of its names."""
+    try:
+        node = ast.parse(source.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    return node_type(node, types)
+
+
+def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
+    """Walk a chain of attribute reads, calls and subscripts from a typed name."""
+    import ibis.expr.types as ir
+
+    if isinstance(node, ast.Name):
+        return types.get(node.id)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            owner = node_type(func.value, types)
+            return return_type(owner, func.attr) if owner is not None else None
+        return None
+    if isinstance(node, ast.Attribute):
+        owner = node_type(node.value, types)
+        if owner is None:
+            return None
+        member = inspect.getattr_static(owner, node.attr, None)
+        if isinstance(member, property):
+            return return_type(owner, node.attr)
+        if member is None and issubclass(owner, ir.Table):
+            return _column_type()  # `t.some_column` on a table whose columns are unknown
+        return None
+    if isinstance(node, ast.Subscript):
+        owner = node_type(node.value, types)
+        if owner is not None and issubclass(owner, ir.Table):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                return _column_type()
+            return owner  # t[["a", "b"]], t[mask]: still a table
+        return None
+    return None
