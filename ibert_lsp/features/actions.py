@@ -79,29 +79,27 @@ def sql_target(doc, source: str, sel: tuple, sel_end: tuple, selected: str) -> d
         lead = len(stmt) - len(stmt.lstrip())
         return {"sql": stmt.strip(), "range": None, "offsets": [start + lead, end],
                 "mode": "sql_file"}
-    if selected.strip():
-        body = selected.strip()
-        m = re.fullmatch(r"(?s)[rRbBfF]?(\"\"\"|'''|\"|')(.*)\1", body)
-        if m:
-            body = m.group(2)
-        if looks_like_sql(body):
-            return {"sql": body, "range": [*sel, *sel_end], "mode": "python"}
     from ibert_lsp.tasks.analysis import char_col, parse_tolerant
 
     tree, _ = parse_tolerant(source)
-    if tree is None:
-        return None
     best = None
     parents: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if tree is not None else ():
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             a = (node.lineno - 1, char_col(lines, node.lineno - 1, node.col_offset))
             b = (node.end_lineno - 1, char_col(lines, node.end_lineno - 1, node.end_col_offset))
-            if a <= sel <= b and looks_like_sql(node.value):
+            # the cursor in it, or a selection that overlaps it (quotes in or out, or part)
+            if a <= sel_end and sel <= b and looks_like_sql(node.value):
                 best = node
     if best is None:
+        body = selected.strip()
+        m = re.fullmatch(r"(?s)[rRbBfF]?(\"\"\"|'''|\"|')(.*)\1", body)
+        if m:
+            body = m.group(2)
+        if body and looks_like_sql(body) and body[-1] not in "\"'":
+            return {"sql": body, "range": [*sel, *sel_end], "mode": "python"}
         return None
     target = best
     parent = parents.get(id(best))
@@ -159,7 +157,7 @@ def register(server: IbertServer) -> None:
                     kind=types.CodeActionKind.RefactorRewrite,
                     data={"action": "sql_to_ibis", "uri": uri, "version": doc.version,
                           **target})
-                actions.append(action if lazy else await resolve_action(ls, action))
+                actions.append(await offered(ls, action, lazy))
             if ls.is_python(doc):
                 to_sql = await ls.in_gate(ibis_selection, ls, doc, sel, sel_end, selected)
                 if to_sql is not None:
@@ -168,7 +166,7 @@ def register(server: IbertServer) -> None:
                         kind=types.CodeActionKind.RefactorRewrite,
                         data={"action": "to_sql", "uri": uri, "version": doc.version,
                               "dialect": ls.settings.dialect, **to_sql})
-                    actions.append(action if lazy else await resolve_action(ls, action))
+                    actions.append(await offered(ls, action, lazy))
         if wanted(types.CodeActionKind.Refactor) and ls.is_python(doc):
             fn = await ls.in_gate(_function_at, doc.source, sel[0])
             if fn is not None:
@@ -178,7 +176,7 @@ def register(server: IbertServer) -> None:
                     kind=types.CodeActionKind.Refactor,
                     data={"action": "docstring", "uri": uri, "version": doc.version,
                           "line": sel[0], "style": style})
-                actions.append(action if lazy else await resolve_action(ls, action))
+                actions.append(await offered(ls, action, lazy))
         if selected.strip() and wanted(types.CodeActionKind.Refactor):
             from ibert_lsp.tasks.qa import is_question
 
@@ -189,20 +187,47 @@ def register(server: IbertServer) -> None:
                     kind=types.CodeActionKind.Refactor,
                     command=types.Command(title="Ask ibert", command="ibert.ask",
                                           arguments=[{"question": q, "uri": uri}])))
-        return actions
+        return [a for a in actions if a is not None]
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: IbertServer, action: types.CodeAction):
+        """Never an error: an action whose edit cannot be computed comes back without one,
+        its title and a message saying why."""
         try:
             return await resolve_action(ls, action)
         except asyncio.CancelledError:
             raise
-        except ActionFailed:
-            raise
-        except Exception as exc:
-            ls.log(f"ibert: codeAction/resolve failed: {type(exc).__name__}: {exc}",
-                   types.MessageType.Error)
-            raise ActionFailed(f"ibert: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - ActionFailed, or a bug: said, not raised
+            return unavailable(ls, action, exc)
+
+
+def unavailable(ls: IbertServer, action: types.CodeAction, exc: BaseException) -> types.CodeAction:
+    """`action` with no edit, and why — in its title and as a message to the user."""
+    if isinstance(exc, ActionFailed):
+        reason = str(getattr(exc, "message", "") or exc).removeprefix(PREFIX.strip()).strip(": ")
+    else:
+        ls.log(f"ibert: codeAction/resolve failed: {type(exc).__name__}: {exc}",
+               types.MessageType.Error)
+        reason = f"{type(exc).__name__}: {exc}"
+    reason = reason.split("\n")[0][:200]
+    ls.tell(f"{PREFIX}{reason}", types.MessageType.Warning)
+    action.edit = None
+    action.title = f"{action.title} (unavailable: {reason})"
+    return action
+
+
+async def offered(ls: IbertServer, action: types.CodeAction, lazy: bool) -> types.CodeAction | None:
+    """The action as offered: unresolved for clients that resolve lazily, else resolved now —
+    and then not offered at all when its edit cannot be computed."""
+    if lazy:
+        return action
+    try:
+        return await resolve_action(ls, action)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - not offered rather than an error
+        ls.log(f"ibert: action not offered ({action.title}): {exc}")
+        return None
 
 
 def _function_at(source: str, line: int) -> str | None:
