@@ -23,6 +23,7 @@ from typing import Any
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.codebuild import colref, is_name, pystr
 from ibert_lsp.tasks.introspect import public_members
+from ibert_lsp.tasks.ranking import by_use
 from ibert_lsp.tasks.statements import statement_start
 from ibert_lsp.tasks.typeflow import type_of
 
@@ -357,30 +358,41 @@ def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
 def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
     import ibis
 
+    from ibis.expr.types.groupby import GroupedTable
+
     out: list[Candidate] = []
+    col_rank = 2 if isinstance(obj, GroupedTable) else 0  # after group_by(...): agg first
     for col, typ in _table_columns(obj):
         if is_name(col) and not hasattr(type(obj), col):  # after `t.`: plain names only
-            out.append(Candidate(col, col, "column", typ, f"column `{col}`: {typ}", "schema", 0,
-                                 rstart))
+            out.append(Candidate(col, col, "column", typ, f"column `{col}`: {typ}", "schema",
+                                 col_rank, rstart))
     if obj is ibis:
         members = module_members("ibis")
         owner = "ibis"
     else:
-        members = class_members(type(obj))
+        members = ranked_members(type(obj))
         owner = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    seen = {c.label for c in out}
     for name, kind, sig, doc in members:
-        if any(c.label == name for c in out[:200]) and kind != "method":
+        if name in seen:
             continue
+        seen.add(name)
         out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
         out[-1].__dict__["qualname"] = f"{owner}.{name}"
     return _filter(out, prefix)
+
+
+def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
+    """`class_members` with the methods real code calls most on such values first."""
+    members = {m[0]: m for m in class_members(cls)}
+    return tuple(members[n] for n in by_use(list(members), cls))
 
 
 def class_candidates(cls: type, prefix: str, rstart: int) -> list[Candidate]:
     """Members of an Ibis class, for a value whose type is known but whose columns are not."""
     out: list[Candidate] = []
     owner = f"{cls.__module__}.{cls.__qualname__}"
-    for name, kind, sig, doc in class_members(cls):
+    for name, kind, sig, doc in ranked_members(cls):
         out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
         out[-1].__dict__["qualname"] = f"{owner}.{name}"
     return _filter(out, prefix)
@@ -466,6 +478,13 @@ def complete(
             lines = code.split("\n")
             text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
             obj = _scope_table(text, schemas, env)
+        elif (ctx.receiver or "").startswith(("_.", "_[")):
+            # `_.col.`: the column of the table the enclosing call applies to
+            lines = code.split("\n")
+            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
+            scope_table = _scope_table(text, schemas, env)
+            obj = evaluate_receiver(ctx.receiver or "", schemas, {**env, "_": scope_table}) \
+                if scope_table is not None else None
         else:
             obj = evaluate_receiver(ctx.receiver or "", schemas, env)
         cls = None if obj is not None or ctx.receiver == "_" else type_of(ctx.receiver or "", types)
@@ -498,17 +517,19 @@ def complete(
                     if method in STRING_COLUMN_METHODS:
                         out.append(Candidate(pystr(c), pystr(c), "column", t,
                                              f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
-                    # `t.c` for plain names, `t["x y"]` otherwise (and for names of methods)
+                    # `t.c` for plain names, `t["x y"]` otherwise (and for names of methods);
+                    # where names are enough (select, group_by), names come first, once each
                     as_attr = not hasattr(type(obj), c) if obj is not None else True
+                    named = method in STRING_COLUMN_METHODS
                     if method in EXPR_COLUMN_METHODS and _IDENT.match(rec):
                         ref = colref(rec, c, attribute_ok=as_attr)
-                        out.append(Candidate(ref, ref, "column", t,
-                                             f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
+                        out.append(Candidate(ref, ref, "column", t, f"column `{c}`: {t}",
+                                             "schema", 1 if named else 0, ctx.replace_start))
                     if method in EXPR_COLUMN_METHODS:
                         ref = colref("_", c, attribute_ok=as_attr)
                         out.append(Candidate(ref, ref, "column", t,
-                                             f"column `{c}` (deferred): {t}", "schema", 1,
-                                             ctx.replace_start))
+                                             f"column `{c}` (deferred): {t}", "schema",
+                                             2 if named else 1, ctx.replace_start))
             out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
             out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
     elif ctx.kind == "identifier" and ctx.prefix:
