@@ -34,6 +34,9 @@ class Settings:
 
     model_path: str | None = None  # HF model directory or hub id; None = the default model
     adapter: str | None = None  # PEFT adapter directory
+    # name of the environment variable holding a remote model server's API key (IBERT_*);
+    # settings name the variable, never hold the key (docs/security.md, "Settings")
+    api_key_env: str | None = None
     device: str = "cpu"
     max_latency_ms: int = 500  # model budget per request (inline completion, continuations)
     dialect: str = "duckdb"
@@ -56,6 +59,7 @@ _ALIASES = {
     "modelpath": "model_path",
     "model_dir": "model_path",
     "adapter_path": "adapter",
+    "api_key_var": "api_key_env",
     "connection": "database",
     "db": "database",
     "schema": "schema_file",
@@ -86,6 +90,15 @@ def _coerce(name: str, value: Any, current: Settings) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"{name} must be a string")
         return os.path.expanduser(value)
+    if name == "api_key_env":
+        if value in (None, ""):
+            return None
+        from ibert_lsp.model.remote import KEY_ENV_RE
+
+        if not isinstance(value, str) or not KEY_ENV_RE.fullmatch(value):
+            raise ValueError("api_key_env must name an environment variable starting with "
+                             "IBERT_ (e.g. IBERT_API_KEY); settings never hold the key itself")
+        return value
     if name == "device":
         if not isinstance(value, str) or not value:
             raise ValueError("device must be a string such as 'cpu' or 'cuda'")
@@ -158,6 +171,7 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     for var, name in (
         ("IBERT_MODEL", "model_path"),
         ("IBERT_ADAPTER", "adapter"),
+        ("IBERT_API_KEY_ENV", "api_key_env"),
         ("IBERT_DEVICE", "device"),
         ("IBERT_DIALECT", "dialect"),
         ("IBERT_DATABASE", "database"),

@@ -78,8 +78,9 @@ class IbertServer(LanguageServer):
         self._told_too_large: set[str] = set()
         self.io_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ibert-io")
         self.worker = None  # GenerationWorker, created when the model feature is on
-        self.model_state = "off"  # off | loading | ready | missing | failed
-        self.model_error: str | None = None
+        self._model_state = "off"  # off | loading | ready | missing | failed
+        self._model_error: str | None = None
+        self._remote_told: str | None = None
         self._told_no_model = False
         self._model_key: tuple | None = None
         self._schema_key: tuple | None = None
@@ -244,6 +245,50 @@ class IbertServer(LanguageServer):
 
     # ------------------------------------------------------------------ model
     @property
+    def model_state(self) -> str:
+        """off | loading | ready | missing | failed, or a remote server's `unreachable` /
+        `error` while it is one (the status bar shows it; it turns back by itself)."""
+        remote = getattr(self.generator, "remote_state", None)
+        if self._model_state == "ready" and remote not in (None, "ready"):
+            return remote
+        return self._model_state
+
+    @model_state.setter
+    def model_state(self, value: str) -> None:
+        self._model_state = value
+
+    @property
+    def model_error(self) -> str | None:
+        gen = self.generator
+        if self._model_state == "ready" and getattr(gen, "remote_state", "ready") != "ready":
+            return getattr(gen, "last_error", None)
+        return self._model_error
+
+    @model_error.setter
+    def model_error(self, value: str | None) -> None:
+        self._model_error = value
+
+    def note_remote_state(self) -> None:
+        """Say once per change when a remote model server goes away or comes back, and keep
+        its counters in the stats `ibert.status` shows."""
+        gen = self.generator
+        status = getattr(gen, "status", None)
+        if not callable(status):
+            return
+        info = status()
+        self.stats["remote_model"] = info
+        state = info.get("state")
+        if state == self._remote_told or (self._remote_told is None and state == "ready"):
+            return
+        self._remote_told = state
+        if state == "ready":
+            self.tell(f"ibert: model server {info.get('endpoint')} is reachable again")
+        else:
+            self.tell(f"ibert: model server {info.get('endpoint')} is {state} "
+                      f"({info.get('error')}); model suggestions are off until it answers, "
+                      "everything else keeps working", types.MessageType.Warning)
+
+    @property
     def generator(self):
         """The loaded Generator, or None (model off, missing, failed, or still loading)."""
         if not self.settings.enabled("model") or self.worker is None:
@@ -262,7 +307,10 @@ class IbertServer(LanguageServer):
         gen = self.generator
         if gen is None:
             return None
-        return await self.worker.arun(fn, *args, generator=gen, **kwargs)
+        try:
+            return await self.worker.arun(fn, *args, generator=gen, **kwargs)
+        finally:
+            self.note_remote_state()
 
     def tell_no_model_once(self) -> None:
         if not self._told_no_model:
@@ -272,7 +320,7 @@ class IbertServer(LanguageServer):
 
     async def load_model(self) -> None:
         s = self.settings
-        key = (s.enabled("model"), s.model_path, s.adapter, s.device)
+        key = (s.enabled("model"), s.model_path, s.adapter, s.device, s.api_key_env)
         if key == self._model_key:
             return
         self._model_key = key
@@ -285,7 +333,7 @@ class IbertServer(LanguageServer):
         from ibert_lsp.model.worker import GenerationWorker
 
         def loader():
-            return load_generator(s.model_path, s.adapter, s.device)
+            return load_generator(s.model_path, s.adapter, s.device, api_key_env=s.api_key_env)
 
         old, self.worker = self.worker, GenerationWorker()
         if old is not None:
@@ -305,6 +353,11 @@ class IbertServer(LanguageServer):
             err = self.worker.load_error
             if gen is not None:
                 self.model_state = "ready"
+                self._remote_told = None
+                if getattr(gen, "remote_state", None) is not None:
+                    # a workspace may name the endpoint: say where prompts go
+                    self.tell(f"ibert: using the model server {gen.endpoint}")
+                    self.note_remote_state()
                 self.stats["model_load_s"] = round(time.perf_counter() - t0, 2)
                 report(f"model ready in {self.stats['model_load_s']} s")
                 self.log(f"ibert: model loaded from {what} in {self.stats['model_load_s']} s")
@@ -404,10 +457,13 @@ class IbertServer(LanguageServer):
                 pass
 
 
-def load_generator(model_path: str | None, adapter: str | None, device: str):
+def load_generator(model_path: str | None, adapter: str | None, device: str, *,
+                   api_key_env: str | None = None):
     """The Generator the settings name.
 
     - None: the embedded default model (`ibert model build`), or None when it is not built;
+    - `openai+http(s)://host:port/v1#model`: a model served elsewhere (`model/remote.py`);
+      the API key comes from the environment variable `api_key_env` names (IBERT_*);
     - `python:package.module:factory`: any Generator a Python factory returns (a plug-in
       point, e.g. a remote model; the tests use it for scripted generators). Because a
       workspace's settings could otherwise make the server import code, plug-ins load only
@@ -425,6 +481,13 @@ def load_generator(model_path: str | None, adapter: str | None, device: str):
         mod, _, attr = model_path[len("python:"):].partition(":")
         factory = getattr(importlib.import_module(mod), attr or "make_generator")
         return factory()
+    from ibert_lsp.model.remote import RemoteGenerator, is_remote
+
+    if is_remote(model_path):
+        if adapter:
+            raise IbertError("a served model's adapter is chosen by the name after '#' in "
+                             "modelPath (e.g. vLLM's --lora-modules name), not by 'adapter'")
+        return RemoteGenerator.load(model_path, api_key_env=api_key_env)
     if model_path:
         from ibert_lsp.model.hf import HFGenerator
 
