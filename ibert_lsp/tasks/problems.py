@@ -1,5 +1,6 @@
-"""Problems placed in the document: gate errors mapped from snippet to document positions,
-with the messages and rule codes editors show (and pandas idioms Ibis spells differently).
+"""The analysis's records — `Analysis`, the names it binds, the statements it checked, the
+problems it found — and how gate errors are placed in the document, with the messages and rule
+codes editors show (and pandas idioms Ibis spells differently).
 
 Positions in `Problem` are LSP-style: 0-based lines, 0-based columns (characters).
 """
@@ -10,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from ibert_lsp.schema.types import Schemas
 
 
 @dataclass
@@ -46,6 +49,54 @@ class Statement:
     col: int
     end_line: int
     end_col: int
+
+
+@dataclass
+class Binding:
+    """What a name holds after a line: an exact Ibis value, only its type, or nothing known."""
+
+    end_line: int  # 1-based line after which it holds
+    name: str
+    value: Any = None  # an Ibis expression (or schema) built exactly
+    type: type | None = None  # its class when only the type is known (columns unknown)
+    scope: tuple[int, int] | None = None  # 1-based lines of the function it is local to
+
+
+@dataclass
+class Analysis:
+    code: str
+    schemas: Schemas
+    tree: ast.Module | None
+    env: dict[str, Any]  # module name -> Ibis value, after the last statement
+    problems: list[Problem]
+    statements: list[Statement]  # statements evaluated through the gate
+    blanked_lines: list[int]  # 1-based lines dropped to make the document parse
+    types: dict[str, type] = field(default_factory=dict)  # module names known by type only
+    bindings: list[Binding] = field(default_factory=list)
+    seen: int = 0  # statements that compute a value (assignments, expressions, returns)
+    modeled_lines: list[int] = field(default_factory=list)  # 0-based first lines of statements
+    # whose result the analysis knows: an exact value, or its Ibis type
+
+    def env_before(self, line0: int) -> dict[str, Any]:
+        """Names bound to exact Ibis values by statements that end before 0-based `line0`."""
+        return {n: b.value for n, b in self._visible(line0).items() if b.value is not None}
+
+    def types_before(self, line0: int) -> dict[str, type]:
+        """Names whose class is known before 0-based `line0` (exact values included)."""
+        return {n: (b.type if b.value is None else type(b.value))
+                for n, b in self._visible(line0).items() if b.value is not None or b.type}
+
+    def _visible(self, line0: int) -> dict[str, Binding]:
+        out: dict[str, Binding] = {}
+        for b in self.bindings:
+            if b.end_line - 1 >= line0:
+                continue
+            if b.scope is not None and not (b.scope[0] - 1 <= line0 <= b.scope[1] - 1):
+                continue
+            out[b.name] = b
+        return out
+
+
 
 
 def char_col(lines: list[str], line0: int, byte_col: int) -> int:
