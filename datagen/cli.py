@@ -102,6 +102,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dest", default=None)
     p.set_defaults(func=_sample)
 
+    p = sub.add_parser("method-frequency",
+                       help="count Ibis method calls per receiver kind in real code "
+                            "(-> ibert_lsp/data/method_frequency.json)")
+    p.add_argument("--source", action="append", default=[],
+                   help="folder or file to count (repeatable; default: the Ibis docs and "
+                        "bench/real_code/{files,cache})")
+    p.add_argument("--out", default=None, help="output JSON file")
+    p.set_defaults(func=_method_frequency)
+
+
+def _method_frequency(args: argparse.Namespace) -> int:
+    from datagen import frequency
+
+    out = Path(args.out) if args.out else frequency.DEFAULT_OUT
+    if out.is_dir():
+        raise IbertError(f"--out {out} is a folder: give a .json file")
+    missing = [s for s in args.source if not Path(s).exists()]
+    if missing:
+        raise IbertError(f"--source {missing[0]} does not exist")
+    table = frequency.write([Path(s) for s in args.source], out)
+    print(f"{table['meta']['calls']} calls in {table['meta']['files']} files -> {out}")
+    for kind, counts in table["counts"].items():
+        print(f"  {kind:9s} " + ", ".join(f"{m} {n}" for m, n in list(counts.items())[:8]))
+    return 0
+
 
 def _folder(path: Path, flag: str) -> Path:
     """`path` as an output folder: a path that exists and is not a folder is a user error
