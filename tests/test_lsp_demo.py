@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_demo_without_model_shows_every_deterministic_feature(tmp_path):
     env = dict(os.environ, IBERT_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), IBERT_SHIPPED_MODEL="none")  # as if none shipped
     proc = subprocess.run([sys.executable, "-m", "ibert_lsp.cli", "demo", "--no-build"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     out = proc.stdout
@@ -43,7 +43,7 @@ def test_demo_says_an_installed_model_of_another_prompt_format_is_out_of_date(tm
     assert "unreadable" in outdated_reason(model)
     (model / "ibert.json").write_text('{"base": "base", "prompt_format": 1}')
     env = dict(os.environ, IBERT_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), IBERT_SHIPPED_MODEL="none")  # as if none shipped
     proc = subprocess.run([sys.executable, "-m", "ibert_lsp.cli", "demo", "--no-build"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -76,18 +76,25 @@ def test_doc_helpers():
         'def big(t):\n    """One line."""\n    return t\n'
 
 
-def test_without_a_model_the_error_says_how_to_build_one(tmp_path, monkeypatch, capsys):
+def test_without_any_model_the_engines_still_answer(tmp_path, monkeypatch, capsys):
+    """No installed and no shipped model: the deterministic engines answer; `model info` and a
+    broken installed model say how to build one, in one line."""
     monkeypatch.setenv("IBERT_HOME", str(tmp_path))
-    _stdin(monkeypatch, "events.")
-    assert main(["complete"]) == 2
-    err = capsys.readouterr().err
-    assert "ibert model build" in err and "Traceback" not in err
+    monkeypatch.setenv("IBERT_SHIPPED_MODEL", "none")
+    _stdin(monkeypatch, "import ibis\nevents = ibis.table({'amount': 'float64'}, name='events')\n"
+           "events.")
+    assert main(["complete", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] is None and out["candidates"][0]["source"] == "columns"
+    assert out["candidates"][0]["text"] == "amount"
     assert main(["model", "info"]) == 2
+    assert "ibert model build" in capsys.readouterr().err
     (tmp_path / "models" / "default").mkdir(parents=True)
     (tmp_path / "models" / "default" / "ibert.json").write_text("{}")
     _stdin(monkeypatch, "events.")
     assert main(["complete"]) == 2
-    assert "lacks 'base'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "lacks 'base'" in err and "Traceback" not in err
 
 
 def test_model_info_and_eval(model_dir, tmp_path, capsys):
@@ -125,9 +132,12 @@ def test_accepted_fixes_come_closest_edit_first():
     inp = {"code": "events.filter(events.amout > 100)",
            "error": "Table 'events' has no column 'amout'; did you mean 'amount'?"}
     checked = checked_candidates(Listed(), "error_resolution", inp, ctx, n=3)
-    assert [c.verdict.ok for c in checked] == [True, True, False]
+    # the rewrite evaluates, but it is no fix of the input: refused as not relevant
+    assert [c.verdict.ok for c in checked] == [True, False, False]
+    assert checked[0].text == "events.filter(events.amount > 100)"
+    assert any("not relevant" in c.verdict.reason and "select" in c.text for c in checked)
     assert gated_candidates(Listed(), "error_resolution", inp, ctx, n=3) == [
-        "events.filter(events.amount > 100)", "events.select('user_id')"]
+        "events.filter(events.amount > 100)"]
 
 
 def test_editor_model_fixes_come_closest_edit_first_too():
@@ -139,5 +149,7 @@ def test_editor_model_fixes_come_closest_edit_first_too():
 
     schemas = {"events": {"user_id": "int64", "amount": "float64"}}
     found = fixes("events.filter(events.amout > 100)", schemas, generator=Listed(), max_fixes=5)
-    assert [f.new_text for f in found if f.source == "model"] == [
-        "events.filter(events.amount >= 100)", "events.select('user_id')"]
+    # the rule fix (2 characters) first, the model's close fix next, its rewrite not at all
+    assert [(f.source, f.new_text) for f in found] == [
+        ("rule", "events.filter(events.amount > 100)"),
+        ("model", "events.filter(events.amount >= 100)")]

@@ -2,8 +2,9 @@
 
 Starts `ibert-lsp` as a subprocess over stdio, opens the shipped example file, and goes through
 every feature — diagnostics + quick fixes, completion, inline completion, SQL→Ibis, Ibis→SQL,
-hover Q&A, docstring — printing what an editor would display. If the default model is missing
-it is built first (`ibert model build`, with its progress bar) unless `--no-build`; if that is
+hover Q&A, docstring — printing what an editor would display. The model is the installed default,
+else the one shipped with ibert (so a fresh machine needs no training); only when neither exists
+is it built first (`ibert model build`, with its progress bar) unless `--no-build`; if that is
 not possible the demo runs without a model and says so.
 """
 
@@ -57,12 +58,20 @@ def ensure_model(args) -> tuple[str | None, str]:
     if args.model:
         return args.model, f"model: {args.model}"
     try:
-        from ibert_lsp.model.default import default_model_dir, is_installed, outdated_reason
+        from ibert_lsp.model.default import (
+            active_model,
+            default_model_dir,
+            is_installed,
+            outdated_reason,
+        )
     except ImportError as exc:
         return None, f"no model support in this install ({exc}); deterministic features only"
     outdated = outdated_reason() if is_installed() else None
     if is_installed() and outdated is None:
         return None, f"model: the default model in {default_model_dir()}"
+    found = active_model()
+    if found is not None and found[0] == "shipped":  # no training on a fresh machine
+        return None, "model: the default model shipped with ibert"
     if args.no_build:
         state = f"out of date: {outdated}" if outdated else "not built"
         return None, (f"the default model is {state} (--no-build); deterministic features "

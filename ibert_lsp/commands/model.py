@@ -32,8 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-eval", action="store_true", help="skip evaluation")
     b.add_argument("--dest", help="install here instead of $IBERT_HOME/models/default")
     b.add_argument("--quiet", action="store_true")
+    b.add_argument("--ship", action="store_true",
+                   help="also export it (merged) as the model shipped with ibert "
+                   "(ibert_lsp/model/shipped, package data; for maintainers)")
+    b.add_argument("--ship-fp32", action="store_true",
+                   help="with --ship: keep fp32 weights instead of fp16")
     b.set_defaults(func=run_build)
-    i = msub.add_parser("info", help="show the installed model (or --model DIR)")
+    i = msub.add_parser("info", help="show the model in use (installed, else shipped) or --model")
     i.add_argument("--model", help="model directory (default: the installed default)")
     i.add_argument("--load", action="store_true", help="also load it and time the load")
     i.add_argument("--json", action="store_true")
@@ -104,6 +109,11 @@ def run_build(args) -> int:
     state = run(cfg, run_dir, fresh=args.fresh, progress=not args.quiet,
                 skip_eval=args.no_eval)
     install(run_dir / "model", dest)
+    if getattr(args, "ship", False):
+        from ibert_lsp.model.default import export_shipped
+
+        shipped = export_shipped(dest, fp16=not args.ship_fp32)
+        print(f"[ibert model build] shipped as {shipped}")
     total = time.perf_counter() - t0
     print(f"[ibert model build] installed {dest} (corpus {t_data:.0f} s, training "
           f"{state.get('total_s')} s, total {total:.0f} s)")
@@ -111,14 +121,28 @@ def run_build(args) -> int:
 
 
 def run_info(args) -> int:
-    from ibert_lsp.model.default import default_model_dir
+    from ibert_lsp.model.default import active_model, default_model_dir, outdated_reason
     from ibert_lsp.model.hf import HFGenerator, resolve_model_dir
 
-    path = Path(args.model) if args.model else default_model_dir()
-    if not path.exists():
-        raise IbertError(f"no model at {path}: build it with `ibert model build`")
+    if args.model:
+        path, in_use = Path(args.model), "given (--model)"
+        if not path.exists():
+            raise IbertError(f"no model at {path}: build it with `ibert model build`")
+    else:
+        found = active_model()
+        installed = default_model_dir()
+        if found is None:
+            why = (f" ({outdated_reason(installed)})" if installed.exists() else "")
+            raise IbertError(f"no usable model at {installed}{why} and none shipped with "
+                             "this install: build it with `ibert model build`")
+        which, path = found
+        in_use = ("installed (`ibert model build`)" if which == "installed"
+                  else "shipped with ibert (package data)")
+        if which == "shipped" and installed.exists():
+            in_use += f"; the one in {installed} is not used: {outdated_reason(installed)}"
     where = resolve_model_dir(path)
-    info = {"path": str(path), "base": where["base"], "adapter": where["adapter"],
+    info = {"in_use": in_use, "path": str(path), "base": where["base"],
+            "adapter": where["adapter"],
             **{k: v for k, v in where["manifest"].items() if k not in ("base", "adapter")}}
     if args.load:
         import resource
@@ -160,7 +184,9 @@ def run_eval(args) -> int:
         from training.evaluate import evaluate, table, write_reports
     except ModuleNotFoundError as exc:
         raise IbertError(f"this install has no training package ({exc.name})") from None
-    path = Path(args.model) if args.model else default_model_dir()
+    from ibert_lsp.model.default import active_model
+
+    path = Path(args.model) if args.model else (active_model() or ("", default_model_dir()))[1]
     if not path.exists():
         raise IbertError(f"no model at {path}: build it with `ibert model build` or pass --model")
     from ibert_lsp.tasks.prompts import TASKS

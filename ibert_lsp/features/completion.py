@@ -97,10 +97,15 @@ def register(server: IbertServer) -> None:
 
         def work():
             from ibert_lsp.tasks.completion import complete
+            from ibert_lsp.tasks.operands import operand_candidates
+            from ibert_lsp.tasks.relevance import relevant_completions
 
             env = an.env_before(line)
-            return complete(source, line, character, an.schemas, env=env,
-                            path=doc.path, use_jedi=invoked), env, an.schemas
+            found = complete(source, line, character, an.schemas, env=env,
+                             types=an.types_before(line), path=doc.path, use_jedi=invoked)
+            if not found:  # after an operator: the operand (the CLI does the same)
+                found = operand_candidates(source, line, character, an.schemas, env)
+            return relevant_completions(source, line, character, found), env, an.schemas
 
         cands, env, schemas = await ls.interactive(work)
         if invoked and ls.generator is not None:
@@ -115,9 +120,12 @@ def register(server: IbertServer) -> None:
                 texts = []
             ctx = context_at(doc.source, line, character)
             seen = {c.insert_text for c in cands}
+            from ibert_lsp.tasks.relevance import completion_verdict
+
+            after = doc.source.split("\n")[line][character:]
             for t in texts or []:
                 full = ctx.prefix + t
-                if full.strip() and full not in seen:
+                if full.strip() and full not in seen and completion_verdict("", t, after).ok:
                     seen.add(full)
                     cands.append(Candidate(full[:60], full, "model", "ibert model",
                                            "Suggested by the local model; checked against the "

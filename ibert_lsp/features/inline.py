@@ -89,7 +89,9 @@ def register(server: IbertServer) -> None:
                         continuations, source, line, character, an.schemas,
                         env=an.env_before(line), n=INTERACTIVE_CANDIDATES, max_new_tokens=48,
                         deadline_s=ls.model_deadline())
-                    texts = texts or []
+                    from ibert_lsp.tasks.relevance import completion_verdict
+
+                    texts = [t for t in texts or [] if completion_verdict("", t, suffix).ok]
                     _CACHE[key] = (prefix, suffix, texts)
                     while len(_CACHE) > _CACHE_SIZE:
                         _CACHE.popitem(last=False)

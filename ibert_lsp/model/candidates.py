@@ -13,6 +13,11 @@ made), asks the Generator for n candidates and parses them (stop, special tokens
 | qa               | every code block / inline code in the answer evaluates                 |
 | documentation    | non-empty; documented parameters are the function's parameters        |
 
+and, for the last four, the relevance check (ibert_lsp.tasks.relevance): a fix keeps the
+input's tables and operations within a bounded edit, a completion agrees with the suffix, an
+answer uses an API retrieval ranks relevant, a docstring describes every parameter and the
+return value. What fails relevance is refused like what fails the gate.
+
 `gated_candidates` returns only accepted candidates (in the generator's order, best first).
 `make_sql_fallback(generator)` makes the fallback the SQL->Ibis translator calls when its
 deterministic engine abstains.
@@ -130,7 +135,7 @@ def _sql_vs_ibis(sql: str, code: str, schemas: dict, dialect: str = "duckdb") ->
     return Verdict(bool(v.ok), v.reason, dict(getattr(v, "checks", {}) or {}))
 
 
-_FENCE = re.compile(r"```(?:python|py)?\n(.*?)```", re.S)
+_FENCE = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]+)`")
 
 
@@ -210,11 +215,20 @@ def check(task: str, inp: dict, context: dict | None, text: str, *,
         if not schemas:
             return Verdict(False, "no schemas to check against")
         return _sql_vs_ibis(text, inp["ibis"], schemas, dialect)
+    from ibert_lsp.tasks import relevance
+
     if task == "code_completion":
+        rel = relevance.completion_verdict("", text, inp.get("suffix", ""))
+        if not rel.ok:
+            return rel
         code = inp.get("prefix", "") + text + inp.get("suffix", "")
         return _gate_eval(code, schemas)
     if task == "error_resolution":
-        return _gate_eval(text, schemas)
+        rel = relevance.fix_verdict(str(inp.get("code", "")), text, set(schemas))
+        if not rel.ok:
+            return rel
+        v = _gate_eval(text, schemas)
+        return Verdict(True, f"{v.reason}; {rel.reason}", rel.checks) if v.ok else v
     if task == "qa":
         names = set(schemas) | {"ibis", "_"}
         snippets = code_in_text(text, names)
@@ -222,21 +236,27 @@ def check(task: str, inp: dict, context: dict | None, text: str, *,
             v = _gate_eval(s, schemas)
             if not v.ok:
                 return Verdict(False, f"code in the answer fails: {v.reason}", {"code": s})
-        return Verdict(True, "code passes" if snippets else "no code", {"snippets": len(snippets)})
+        rel = relevance.qa_verdict(str(inp.get("question", "")), snippets, schemas or None,
+                                   text=text)
+        if not rel.ok:
+            return rel
+        return Verdict(True, ("code passes; " if snippets else "") + rel.reason,
+                       {"snippets": len(snippets), **rel.checks})
     if task == "documentation":
-        return _check_docstring(inp.get("code", ""), text)
+        v = _check_docstring(inp.get("code", ""), text)
+        if not v.ok:
+            return v
+        rel = relevance.doc_verdict(inp.get("code", ""), text)
+        return Verdict(True, f"{v.reason}; {rel.reason}", v.checks) if rel.ok else rel
     raise ValueError(f"unknown task {task!r}")
 
 
 def closest_first(original: str, texts: list[str]) -> list[str]:
     """`texts` ordered by how little they change `original` (stable): a fix should change as
     little of the user's code as it can, while the model's likeliest fix may rewrite it."""
-    import difflib
+    from ibert_lsp.tasks.relevance import closest_first as by_edit
 
-    def change(text: str) -> float:
-        return -difflib.SequenceMatcher(None, original, text, autojunk=False).ratio()
-
-    return sorted(texts, key=change)
+    return by_edit(original, texts)
 
 
 def checked_candidates(generator: Generator, task: str, inp: dict, context: dict | None = None,

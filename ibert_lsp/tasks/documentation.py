@@ -4,7 +4,8 @@ The skeleton comes from the signature: parameters with their annotations (a para
 a known table says which columns it has), the return annotation, and a summary made from the
 function's name. A model, when there is one, may propose the summary line; its text is kept only
 when it is one plain sentence. Every docstring is checked: inserted into the function, the
-module still parses, and the documented parameter names are exactly the signature's.
+module still parses, the documented parameter names are exactly the signature's, and it
+describes every parameter and the return value (`relevance.doc_verdict`).
 
 Lines are 0-based.
 """
@@ -99,12 +100,90 @@ def summary_from_name(name: str) -> str:
     return (head + " " + " ".join(words[1:])).strip() + "."
 
 
-def _describe_param(name: str, schemas: Schemas) -> str:
+_TABLE_METHODS = {"filter", "group_by", "agg", "aggregate", "select", "mutate", "join",
+                  "left_join", "order_by", "limit", "head", "distinct", "drop", "rename",
+                  "count", "union", "execute", "to_pandas", "schema", "columns"}
+
+
+def _usage(fn: ast.AST | None, name: str) -> str | None:
+    """What the body does with parameter `name`: a table whose columns it reads, or a value it
+    compares with a column — a better description than the name alone."""
+    if fn is None:
+        return None
+    cols: list[str] = []
+    table = False
+    compared: list[str] = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == name:
+            if node.attr in _TABLE_METHODS:
+                table = True
+            elif node.attr not in cols and not node.attr.startswith("_"):
+                cols.append(node.attr)
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == name and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str) and node.slice.value not in cols:
+            cols.append(node.slice.value)
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(x, ast.Name) and x.id == name for x in sides):
+                for x in sides:
+                    if isinstance(x, ast.Attribute) and x.attr not in compared:
+                        compared.append(x.attr)
+    if cols:
+        shown = ", ".join(f"`{c}`" for c in cols[:6])
+        return f"A table with the column{'s' if len(cols) > 1 else ''} {shown}."
+    if table:
+        return "An Ibis table."
+    if compared:
+        return "The value compared with " + ", ".join(f"`{c}`" for c in compared[:3]) + "."
+    return None
+
+
+def _describe_param(name: str, schemas: Schemas, fn: ast.AST | None = None) -> str:
     base = name.lstrip("*")
     if base in schemas:
         cols = ", ".join(list(schemas[base])[:8])
         return f"The `{base}` table (columns: {cols})."
-    return f"The {base.replace('_', ' ')}."
+    return _usage(fn, base) or f"The {base.replace('_', ' ')}."
+
+
+def _describe_result(fn: ast.AST) -> str | None:
+    """One phrase for what a one-statement Ibis body returns: "the rows of `t` where ..."."""
+    body = [b for b in getattr(fn, "body", []) if not (
+        isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return None
+    ops = []
+    node = body[0].value
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        ops.append((node.func.attr, node))
+        node = node.func.value
+    if not ops or not isinstance(node, ast.Name):
+        return None
+    parts = []
+    for attr, call in reversed(ops):
+        args = ", ".join(ast.unparse(a) for a in call.args)
+        if len(args) > 60:
+            args = args[:57] + "..."
+        if attr == "filter" and args:
+            parts.append(f"where `{args}`")
+        elif attr == "group_by" and args:
+            parts.append(f"grouped by {args}")
+        elif attr == "order_by" and args:
+            parts.append(f"ordered by {args}")
+        elif attr in ("limit", "head") and args:
+            parts.append(f"at most {args} rows")
+        elif attr == "select" and args:
+            parts.append(f"with the columns {args}")
+        elif attr in ("mutate", "agg", "aggregate") and call.keywords:
+            what = "aggregated to" if attr != "mutate" else "with the new columns"
+            parts.append(f"{what} " + ", ".join(f"`{k.arg}`" for k in call.keywords if k.arg))
+        elif attr in ("join", "left_join", "inner_join", "distinct", "drop", "rename"):
+            parts.append(f"after `{attr}`")
+    if not parts:
+        return None
+    return f"The rows of `{node.id}` " + ", ".join(parts)
 
 
 def _returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, bool]:
@@ -131,25 +210,27 @@ def skeleton(fn: ast.FunctionDef | ast.AsyncFunctionDef, style: str, schemas: Sc
     params = _params(fn)
     ret_ann, returns = _returns(fn)
     summary = summary or summary_from_name(fn.name)
+    what = _describe_result(fn)
     parts = [summary]
     if style == "numpy":
         if params:
             parts.append("Parameters\n----------\n" + "\n".join(
-                f"{n} : {ann or 'object'}{', optional' if d else ''}\n    {_describe_param(n, schemas)}"
+                f"{n} : {ann or 'object'}{', optional' if d else ''}\n"
+                f"    {_describe_param(n, schemas, fn)}"
                 for n, ann, d in params))
         if returns:
             rtype = ret_ann or ("ibis.expr.types.Table" if _body_mentions_ibis(fn) else "object")
             key = "Yields" if _is_generator(fn) else "Returns"
-            parts.append(f"{key}\n{'-' * len(key)}\n{rtype}\n    The result.")
+            parts.append(f"{key}\n{'-' * len(key)}\n{rtype}\n    {what or 'The result'}.")
     else:
         if params:
             parts.append("Args:\n" + "\n".join(
-                f"    {n}{f' ({ann})' if ann else ''}: {_describe_param(n, schemas)}"
+                f"    {n}{f' ({ann})' if ann else ''}: {_describe_param(n, schemas, fn)}"
                 + (" Optional." if d else "") for n, ann, d in params))
         if returns:
             rtype = ret_ann or ("ibis.expr.types.Table" if _body_mentions_ibis(fn) else None)
             key = "Yields" if _is_generator(fn) else "Returns"
-            parts.append(f"{key}:\n    {rtype + ': ' if rtype else ''}The result.")
+            parts.append(f"{key}:\n    {rtype + ': ' if rtype else ''}{what or 'The result'}.")
     return "\n\n".join(parts)
 
 
@@ -179,7 +260,11 @@ def check(code: str, result: DocResult, fn_name: str, params: list[str], style: 
            and n.name == fn_name]
     if not any(ast.get_docstring(f) for f in fns):
         return False
-    return documented_names(result.docstring, style) == params
+    if documented_names(result.docstring, style) != params:
+        return False
+    from ibert_lsp.tasks.relevance import doc_verdict
+
+    return doc_verdict(code, result.docstring, fn_name).ok
 
 
 def _doc_escape(doc: str) -> str:
@@ -209,7 +294,16 @@ def _block(doc: str, indent: str) -> str:
     return f'{indent}"""{body[len(indent):]}\n{indent}"""\n'
 
 
-def generate_docstring(
+def generate_docstring(code: str, line: int, **kwargs: Any) -> DocResult:
+    """A checked docstring for the function at 0-based `line` (raises DocError): the first of
+    `docstrings`, what the editor's action inserts and the CLI prints first."""
+    found = docstrings(code, line, **kwargs)
+    if not found:
+        raise DocError("could not build a docstring that checks")  # pragma: no cover
+    return found[0]
+
+
+def docstrings(
     code: str,
     line: int,
     *,
@@ -219,7 +313,9 @@ def generate_docstring(
     deadline_s: float | None = None,
     cancel: threading.Event | None = None,
 ) -> DocResult:
-    """A checked docstring for the function at 0-based `line` (raises DocError)."""
+    """Every checked docstring for the function at 0-based `line`, best first (raises DocError
+    when there is no function there): the skeleton with the model's summary (source `model`),
+    then with the summary from the name and body (`rule`)."""
     if style not in STYLES:
         raise DocError(f"unknown docstring style {style!r}; styles: {', '.join(STYLES)}")
     schemas = schemas or {}
@@ -230,8 +326,9 @@ def generate_docstring(
     indent_match = re.match(r"^(\s*)", lines[body_line]) if body_line < len(lines) else None
     indent = indent_match.group(1) if indent_match and lines[body_line].strip() else " " * (
         fn.col_offset + 4)
-    if body_line == fn.lineno - 1:  # `def f(): return x` on one line: cannot insert cleanly
-        raise DocError("put the function body on its own line first")
+    if body_line == fn.lineno - 1:  # `def f(t): return t` on one line: move the body down
+        return _one_line(code, fn, line, style=style, schemas=schemas, generator=generator,
+                         deadline_s=deadline_s, cancel=cancel)
     replace_end = body_line
     if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
             and isinstance(first.value.value, str)):
@@ -243,12 +340,33 @@ def generate_docstring(
                                  cancel=cancel):
             summaries.append((s, "model"))
     summaries.append((None, "rule"))
+    out: list[DocResult] = []
     for summary, source in summaries:
         doc = skeleton(fn, style, schemas, summary)
         res = DocResult(fn.name, doc, body_line, replace_end, indent, _block(doc, indent), source)
-        if check(code, res, fn.name, params, style):
-            return res
-    raise DocError("could not build a docstring that checks")  # pragma: no cover
+        if check(code, res, fn.name, params, style) and doc not in {r.docstring for r in out}:
+            out.append(res)
+    return out
+
+
+def _one_line(code: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, line: int,
+              **kwargs: Any) -> list[DocResult]:
+    """A docstring for `def f(t): return ...`: the result replaces the def's lines with the
+    header, the docstring and the body on its own line (the same text, only moved)."""
+    lines = code.split("\n")
+    d = fn.lineno - 1
+    first = fn.body[0]
+    row = lines[d]
+    # ast columns are UTF-8 byte offsets
+    raw = row.encode()
+    header = raw[: first.col_offset].decode(errors="strict").rstrip()
+    rest = raw[first.col_offset:].decode(errors="strict")
+    pad = re.match(r"\s*", row).group(0) + "    "
+    moved = lines[:d] + [header, pad + rest] + lines[d + 1:]
+    body = "\n".join(moved[d + 1: fn.end_lineno + 1]) + "\n"
+    return [DocResult(r.name, r.docstring, d, fn.end_lineno, r.indent,
+                      header + "\n" + r.block + body, r.source)
+            for r in docstrings("\n".join(moved), d + 1, **kwargs)]
 
 
 _SENTENCE = re.compile(r"^[A-Z][^\n<>`{}]{5,118}[.!]$")
@@ -291,6 +409,7 @@ def function_lines(code: str) -> list[tuple[int, str]]:
 __all__ = [
     "DocError",
     "DocResult",
+    "docstrings",
     "documented_names",
     "find_function",
     "function_lines",

@@ -20,6 +20,7 @@ from typing import Any
 
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.analysis import PANDAS_METHODS, Analysis, Problem, analyze
+from ibert_lsp.tasks.relevance import fix_verdict
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Fix:
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "line": self.line, "end_line": self.end_line,
-                "new_text": self.new_text, "source": self.source}
+                "new_text": self.new_text, "source": self.source,
+                "why": self.data.get("why", "")}
 
 
 def diagnose(code: str, schemas: Schemas) -> list[Problem]:
@@ -270,6 +272,7 @@ def fixes(
     seen: set[str] = set()
     old_lines = code.split("\n")
     a, b = problem.stmt_line, problem.stmt_end_line
+    old_block = "\n".join(old_lines[a: b + 1])
 
     def consider(title: str, new_code: str, source: str) -> None:
         if len(out) >= max_fixes or new_code == code:
@@ -280,8 +283,13 @@ def fixes(
         if new_block in seen:
             return
         seen.add(new_block)
-        if _statement_ok(new_code, problem, schemas, env, delta):
-            out.append(Fix(title, a, b, new_block, source, problem))
+        if not _statement_ok(new_code, problem, schemas, env, delta):
+            return
+        rel = fix_verdict(old_block, new_block, set(schemas) | set(env))
+        if rel.ok:
+            out.append(Fix(title, a, b, new_block, source, problem,
+                           {"why": f"the error is gone; {rel.reason}",
+                            "edit_distance": rel.checks.get("edit_distance", 0)}))
 
     for title, new_code in _rule_candidates(code, schemas, problem, env):
         consider(title, new_code, "rule")
@@ -293,7 +301,8 @@ def fixes(
         for new_block in closest_first("\n".join(old_lines[a: b + 1]), found):
             new_code = "\n".join(old_lines[:a] + new_block.split("\n") + old_lines[b + 1:])
             consider("Apply the model's fix", new_code, "model")
-    return out
+    # closest first: a fix should change as little of the user's code as it can
+    return sorted(out, key=lambda f: f.data.get("edit_distance", 0))
 
 
 def model_fixes(code: str, schemas: Schemas, problem: Problem, generator: Any, *, n: int = 3,

@@ -1,9 +1,11 @@
 """Q&A: answers about Ibis grounded in the installed Ibis docstrings; code in answers is checked.
 
-The deterministic engine retrieves the best-matching API entries (`retrieval.search`), and
-builds an example for the best one on the user's own tables (templates tried in order; the
-first that evaluates through the gate is shown). A model answer, when there is one, is added
-only if every piece of code in it passes the gate against the same tables.
+Deterministic engines first: `compose` builds the code a question spells out with the user's
+own columns ("average fare per city" -> `trips.group_by("city").agg(mean_fare=_.fare.mean())`),
+and retrieval (`retrieval.search`) finds the API entries and an example on the user's tables
+(templates tried in order; the first that evaluates through the gate is shown). A model answer
+comes after. Every answer must pass the gate and the relevance check (`relevance.qa_verdict`:
+its code uses an API retrieval ranks relevant and runs on the user's tables).
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ DEMO_SCHEMAS: Schemas = {
 }
 
 _QUESTION = re.compile(
-    r"(\?\s*$)|^\s*(how|what|why|which|when|where|can|does|do|is|are|should|explain)\b", re.IGNORECASE
+    r"(\?\s*$)|^\s*(how|what|whats|what's|why|which|when|where|can|does|do|is|are|should|"
+    r"explain)\b", re.IGNORECASE
 )
+# A request written as a command ("sort employees by salary", "median salary by dept"): a verb
+# or an aggregate people start such notes with, then at least two more words.
+_REQUEST = re.compile(
+    r"^\s*(sort|order|group|filter|count|compute|calculate|find|get|show|list|rename|drop|"
+    r"join|convert|cast|lowercase|uppercase|top|average|mean|median|total|sum|max|min|"
+    r"maximum|minimum|highest|lowest)\b(\s+\S+){2,}", re.IGNORECASE)
 
 
 def is_question(text: str) -> bool:
-    """Looks like a question: ends with '?' or starts with a question word."""
+    """Looks like a question (ends with '?' or starts with a question word) or a request for
+    code ("median salary by dept"): what the hover answers."""
     text = text.strip().lstrip("#").strip()
-    return len(text) >= 6 and bool(_QUESTION.search(text))
+    return len(text) >= 6 and bool(_QUESTION.search(text) or _REQUEST.search(text))
 
 
 @dataclass
@@ -39,11 +49,12 @@ class Answer:
     text: str  # markdown, what hover shows
     code: list[str] = field(default_factory=list)  # checked code in the answer
     sources: list[str] = field(default_factory=list)  # API entries it is grounded in
-    source: str = "retrieval"  # retrieval | model+retrieval
+    source: str = "retrieval"  # rule | retrieval | model | model+rule | model+retrieval
+    why: str = ""  # why it was accepted (the relevance verdict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "text": self.text, "code": self.code,
-                "sources": self.sources, "source": self.source}
+                "sources": self.sources, "source": self.source, "why": self.why}
 
 
 def _pick_columns(schemas: Schemas, question: str = "") -> dict[str, Any]:
@@ -181,6 +192,248 @@ def check_code(code: str, schemas: Schemas) -> bool:
         return False
 
 
+# ---------------------------------------------------------------- composing from the question
+_AGGS: list[tuple[str, tuple[str, ...]]] = [
+    ("mean", ("average", "averages", "mean", "avg")),
+    ("sum", ("total", "totals", "sum", "summed")),
+    ("max", ("maximum", "max", "highest", "largest", "biggest", "longest", "most")),
+    ("min", ("minimum", "min", "lowest", "smallest", "cheapest", "shortest", "least")),
+    ("median", ("median",)),
+]
+_CMP = [
+    (">=", ("at least", ">=")), ("<=", ("at most", "<=")),
+    (">", ("greater than", "more than", "larger than", "bigger than", "higher than", "over",
+           "above", "exceeds", "exceeding", "more expensive than", "longer than", ">")),
+    ("<", ("less than", "smaller than", "lower than", "under", "below", "cheaper than",
+           "shorter than", "<")),
+    ("==", ("equal to", "equals", "==", "=")),
+]
+_NUMERIC = re.compile(r"!?(u?int|float|decimal)")
+# comparisons that say which column they are about without naming it
+_HINTS = {"cheaper": ("price", "cost", "amount", "fare"),
+          "expensive": ("price", "cost", "amount", "fare"),
+          "longer": ("length", "distance", "duration"), "shorter": ("length", "distance",
+                                                                   "duration")}
+
+
+def _stem(word: str) -> str:
+    for suf, rep in (("ies", "y"), ("ses", "s"), ("s", "")):
+        if word.endswith(suf) and len(word) > len(suf) + 2:
+            return word[: -len(suf)] + rep
+    return word
+
+
+def _column_for(word: str, cols: dict[str, str]) -> str | None:
+    """The column a word of the question names: exact, singular, or a part of a snake_case name."""
+    word = word.lower()
+    plain = {c.lower(): c for c in cols if c.isidentifier()}
+    for w in (word, _stem(word)):
+        if w in plain:
+            return plain[w]
+    for w in (word, _stem(word)):
+        parts = [c for lc, c in plain.items() if w in lc.split("_")]
+        if len(parts) == 1:
+            return parts[0]
+    return None
+
+
+def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
+    """Ibis code for a question that names its columns ("average fare per city", "trips with a
+    fare over 20 sorted by distance"), built through the quoting layer, and the Ibis API names
+    it uses; None when the question names no column and no aggregation."""
+    from ibert_lsp.tasks.codebuild import colref, is_name, pystr
+
+    q = question.lower()
+    words = re.findall(r"[a-z_][a-z0-9_]*", q)
+    if not schemas:
+        return None
+    scored = []
+    for name, cols in schemas.items():
+        hits = sum(1 for w in words if _column_for(w, cols))
+        named = name.lower() in words or _stem(name.lower()) in {_stem(w) for w in words}
+        scored.append((named, hits, name))
+    scored.sort(key=lambda x: (not x[0], -x[1]))
+    named, hits, t = scored[0]
+    cols = schemas[t]
+    if not is_name(t) or (not hits and not named):
+        return None
+    api: list[str] = []
+    # grouping: "per city", "by driver", "for each city" (not "sort by", "order by")
+    group = None
+    for m in re.finditer(r"\b(per|by|each|every)\s+([a-z_][a-z0-9_]*)", q):
+        if re.search(r"(sort|order|sorted|ordered|rank|ranked)\s+$", q[: m.start()]):
+            continue
+        c = _column_for(m.group(2), cols)
+        if c and not re.match(r"!?(float|decimal)", cols[c]):  # group by keys, not measures
+            group = c
+            break
+    # aggregation and its column: the first column named after the aggregation word
+    agg = None
+    agg_col = None
+    for fn, keys in _AGGS:
+        m = re.search(r"\b(" + "|".join(keys) + r")\b", q)
+        if m:
+            agg = fn
+            after = re.findall(r"[a-z_][a-z0-9_]*", q[m.end():])
+            numeric = [c for c in cols if c != group and _NUMERIC.match(cols[c])]
+            # a column named whole ("amount") before one named by a part ("order" of order_id)
+            agg_col = next((c for w in after for c in numeric
+                            if w in (c.lower(), _stem(c.lower()))), None) or next(
+                (c for c in (_column_for(w, cols) for w in after) if c in numeric), None)
+            break
+    counting = bool(re.search(r"\b(count|how many|number of)\b", q))
+    if agg and agg_col is None:
+        agg = None
+    # filter: "<column> over 20", "fare greater than 10"
+    cond = None
+    for op, keys in _CMP:
+        m = re.search(r"\b([a-z_][a-z0-9_]*)\s+(?:is\s+|are\s+|of\s+)?(?:"
+                      + "|".join(re.escape(k) for k in keys) + r")\s+(-?\d+(?:\.\d+)?)\b", q)
+        if m:
+            c = _column_for(m.group(1), cols)
+            if c is None:
+                before = re.findall(r"[a-z_][a-z0-9_]*", q[: m.start(2)])
+                c = next((_column_for(w, cols) for w in reversed(before)
+                          if _column_for(w, cols) and _NUMERIC.match(cols[_column_for(w, cols)])),
+                         None)
+            if c is None:  # "books cheaper than 15": the column the comparison is about
+                hint = next((h for k, h in _HINTS.items() if k in m.group(0)), ())
+                c = next((c for c in cols for h in hint
+                          if h in c.lower() and _NUMERIC.match(cols[c])), None)
+            if c and _NUMERIC.match(cols[c]):
+                cond = (c, op, m.group(2))
+                break
+    # string equality from a quoted value next to a column name: city "Lima"
+    if cond is None:
+        m = re.search(r"([a-z_][a-z0-9_]*)\s+(?:is\s+|=\s*|==\s*|of\s+)?"
+                      r"[\"'`]([^\"'`]{1,40})[\"'`]", question, re.IGNORECASE)
+        if m:
+            c = _column_for(m.group(1), cols)
+            if c and cols[c].lstrip("!") == "string":
+                cond = (c, "==", pystr(m.group(2)))
+    order = None
+    m = re.search(r"\b(?:sort|order|sorted|ordered|rank|ranked)\w*\s+(?:\w+\s+){0,2}?by\s+"
+                  r"((?:[a-z_][a-z0-9_]*\s*){1,3})", q)
+    desc = bool(re.search(r"\b(desc|descending|highest|largest|biggest|top|most)\b", q))
+    if m:
+        order = next((c for c in (_column_for(w, cols) for w in m.group(1).split()) if c), None)
+    top = re.search(r"\b(?:top|first)\s+(\d{1,4})\s*([a-z_][a-z0-9_]*)?", q)
+    if top and top.group(2) and group is None and (agg or counting):
+        c = _column_for(top.group(2), cols)  # "top 5 drivers by total fare": per driver
+        if c and not re.match(r"!?(float|decimal)", cols[c]):
+            group = c
+            desc = True
+    if not (agg or counting or cond or order or group):
+        return None
+    expr = t
+    if cond:
+        c, op, lit = cond
+        expr = f"{expr}.filter({colref(t, c)} {op} {lit})"
+        api.append("filter")
+    if group:
+        expr += f".group_by({pystr(group)})"
+        api.append("group_by")
+        if agg:
+            out = f"{agg}_{agg_col}"
+            expr += f".agg({out}={colref('_', agg_col)}.{agg}())"
+            api += ["agg", agg]
+        else:
+            out = "n"
+            expr += ".agg(n=_.count())"
+            api += ["agg", "count"]
+        if desc or order:
+            expr += f".order_by(ibis.desc({pystr(out)}))" if desc else f".order_by({pystr(out)})"
+            api.append("order_by")
+    elif agg and not (order or top):
+        expr = f"{colref(expr, agg_col)}.{agg}()"
+        api.append(agg)
+    elif counting and not order:
+        expr += ".count()"
+        api.append("count")
+    else:
+        oc = order or agg_col
+        if oc:
+            expr += f".order_by(ibis.desc({pystr(oc)}))" if desc else f".order_by({pystr(oc)})"
+            api += ["order_by"] + (["desc"] if desc else [])
+    if top:
+        expr += f".limit({int(top.group(1))})"
+        api.append("limit")
+    if expr == t:
+        return None
+    return expr, api
+
+
+def _retrieval_answer(question: str, schemas: Schemas, hits: list) -> Answer | None:
+    """The best retrieval hit that has a checked example on the user's tables."""
+    for _, d in hits:
+        ex = example_for(d.name, d.owner, schemas, question)
+        if ex:
+            return _render(question, d, ex, hits, "retrieval")
+    return None
+
+
+def _render(question: str, best, code: str, hits: list, source: str) -> Answer:
+    sig = best.signature if len(best.signature) <= 90 else f"{best.name}(...)"
+    parts = [f"**`{best.owner}.{sig}`**\n\n{best.summary}",
+             f"```python\n{code}\n```\n_(checked against your tables)_"]
+    related = [f"`{d.qualname}`" for _, d in hits if d is not best]
+    if related:
+        parts.append("See also: " + ", ".join(related))
+    return Answer(question, "\n\n".join(parts), [code], [d.qualname for _, d in hits], source)
+
+
+def answers(
+    question: str,
+    schemas: Schemas | None = None,
+    *,
+    generator: Any = None,
+    k: int = 3,
+    deadline_s: float | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Answer]:
+    """Answers to `question`, best first, each relevant (`relevance.qa_verdict`) and with code
+    that passes the gate: composed from the question's own columns (`rule`), a retrieval hit's
+    example on the user's tables (`retrieval`), then the model's (`model`). `Answer.why` says
+    why each was kept. The CLI shows this list; hover shows `answer`, built from it."""
+    from ibert_lsp.tasks import relevance, retrieval
+
+    question = question.strip().lstrip("#").strip()
+    user_tables = bool(schemas)
+    schemas = schemas or DEMO_SCHEMAS
+    api = relevance.relevant_api(question)
+    hits = retrieval.search(relevance.retrieval_query(question), k=max(k, relevance.QA_TOP_K))
+    out: list[Answer] = []
+
+    def keep(a: Answer) -> None:
+        v = relevance.qa_verdict(question, a.code, schemas if user_tables else None,
+                                 text=a.text, api=api)
+        if v.ok and all(check_code(c, schemas) for c in a.code) and not any(
+                o.text == a.text or (a.code and o.code == a.code) for o in out):
+            a.why = v.reason
+            out.append(a)
+
+    composed = compose(question, schemas)
+    if composed:
+        code, used = composed
+        # headline the most specific API the code uses (`mean` before `group_by`)
+        best = next((d for n in reversed(used)
+                     for _, d in hits + retrieval.search(n, k=5) if d.name == n), None)
+        if best is None:
+            from ibert_lsp.tasks.retrieval import lookup
+
+            best = next((d for d in (lookup(n) for n in reversed(used)) if d), None)
+        if best is not None:
+            keep(_render(question, best, code, hits[:k], "rule"))
+    ra = _retrieval_answer(question, schemas, hits[:k])
+    if ra:
+        keep(ra)
+    if generator is not None and not (cancel and cancel.is_set()):
+        text = model_answer(question, schemas, generator, deadline_s=deadline_s, cancel=cancel)
+        if text.strip():
+            keep(Answer(question, text.strip(), code_blocks(text), [], "model"))
+    return out
+
+
 def answer(
     question: str,
     schemas: Schemas | None = None,
@@ -190,46 +443,20 @@ def answer(
     deadline_s: float | None = None,
     cancel: threading.Event | None = None,
 ) -> Answer:
-    """A grounded answer to `question`; code in it passes the gate against `schemas`."""
-    from ibert_lsp.tasks import retrieval
-
+    """What hover shows: the first answer of `answers`, the model's after it when it passed."""
+    found = answers(question, schemas, generator=generator, k=k, deadline_s=deadline_s,
+                    cancel=cancel)
     question = question.strip().lstrip("#").strip()
-    schemas = schemas or DEMO_SCHEMAS
-    hits = retrieval.search(question, k=k)
-    parts: list[str] = []
-    code: list[str] = []
-    sources: list[str] = []
-    source = "retrieval"
-    if generator is not None and not (cancel and cancel.is_set()):
-        model_text = model_answer(question, schemas, generator, deadline_s=deadline_s,
-                                  cancel=cancel)
-        if model_text:
-            blocks = code_blocks(model_text)
-            if blocks and all(check_code(b, schemas) for b in blocks):
-                parts.append(model_text.strip())
-                code += blocks
-                source = "model+retrieval"
-    if not hits:
-        if not parts:
-            parts.append("No Ibis API entry matches this question. Try naming the operation "
-                         "(filter, group by, join, order, rename, cast, ...).")
-        return Answer(question, "\n\n".join(parts), code, sources, source)
-    best_score, best = hits[0]
-    ex = None
-    for _, d in hits:
-        ex = example_for(d.name, d.owner, schemas, question)
-        if ex:
-            best = d
-            break
-    parts.append(f"**`{best.owner}.{best.signature}`**\n\n{best.summary}")
-    if ex:
-        code.append(ex)
-        parts.append(f"```python\n{ex}\n```\n_(checked against your tables)_")
-    related = [f"`{d.qualname}`" for _, d in hits if d is not best]
-    if related:
-        parts.append("See also: " + ", ".join(related))
-    sources = [d.qualname for _, d in hits]
-    return Answer(question, "\n\n".join(parts), code, sources, source)
+    if not found:
+        return Answer(question, "No Ibis API entry matches this question. Try naming the "
+                      "operation (filter, group by, join, order, rename, cast, ...).", [], [],
+                      "retrieval", why="nothing relevant passed the gate")
+    first = found[0]
+    model = next((a for a in found if a.source == "model"), None)
+    if model is None or model is first:
+        return first
+    return Answer(question, first.text + "\n\n" + model.text, first.code + model.code,
+                  first.sources, "model+" + first.source, why=first.why)
 
 
 def model_answer(question: str, schemas: Schemas, generator: Any, *,
