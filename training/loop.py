@@ -5,7 +5,9 @@ the step, the elapsed training time, the RNG states and the loss history, so an 
 resumes where it stopped. The learning-rate schedule (linear warm-up, cosine decay) follows
 progress = max(step / steps, elapsed / max_minutes), so a time-bounded run still anneals.
 Under `accelerate launch` / `torchrun` (WORLD_SIZE > 1) or with a GPU, an `accelerate.Accelerator`
-handles devices, data parallelism and mixed precision; on a CPU the plain loop runs.
+handles devices, data parallelism and mixed precision; on a CPU the plain loop runs. With several
+processes each draws its own batches (its own random stream), gradients are averaged across
+them at every step, only rank 0 writes checkpoints, and rank 0 decides when a time budget ends.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def _accelerator(use: str | bool = "auto"):
     multi = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if use == "auto" and not (multi or torch.cuda.is_available()):
         return None
-    return Accelerator()
+    # without cpu=True, accelerate ignores torchrun's processes on a machine with no GPU
+    return Accelerator(cpu=not torch.cuda.is_available())
 
 
 def lr_at(progress: float, step: int, c: dict) -> float:
@@ -135,7 +138,16 @@ def train_loop(
     window: list[float] = []
 
     def done() -> bool:
-        return step >= steps or (max_s is not None and elapsed >= max_s)
+        over = step >= steps or (max_s is not None and elapsed >= max_s)
+        if acc is not None and acc.num_processes > 1 and max_s is not None:
+            # each process measures its own time: rank 0 decides, or one process would stop a
+            # step early and the others wait forever in the gradient all-reduce
+            import torch.distributed as dist
+
+            flag = torch.tensor([1 if over else 0], dtype=torch.int32, device=acc.device)
+            dist.broadcast(flag, src=0)
+            over = bool(flag.item())
+        return over
 
     try:
         while not done():

@@ -55,8 +55,38 @@ def _clear(out: Path) -> None:
 
 
 def _log(progress: bool, msg: str) -> None:
-    if progress:
+    if progress and is_main():
         print(f"[ibert train] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------ several processes
+# Under `torchrun` / `accelerate launch` every process runs this pipeline: all of them train
+# (data parallel, through accelerate in training/loop.py), only rank 0 writes (state.json, the
+# tokenizer, checkpoints, base, adapter, export, eval); the others wait at a barrier and read.
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _barrier() -> None:
+    """Wait for every process (no-op in a single process)."""
+    if world_size() > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+
+
+def _init_distributed() -> None:
+    """Start the process group once (gloo on CPU, nccl on GPUs), as accelerate does."""
+    if world_size() > 1:
+        import torch
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())
 
 
 class Run:
@@ -76,6 +106,8 @@ class Run:
                 raise IbertError(f"{self.state_path} is corrupt; train with --fresh") from None
 
     def save_state(self) -> None:
+        if not is_main():
+            return  # rank 0 keeps the record; the others only read it
         self.out.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1, default=str))
@@ -127,6 +159,8 @@ class Run:
             return tok
         if self.done("tokenizer") and tdir.exists():
             return load_tokenizer(tdir)
+        if not is_main():
+            raise IbertError("internal: a non-main process may not train the tokenizer")
         t0 = time.perf_counter()
         texts = [ex.prompt + ex.completion for ex in self.train_ex]
         texts += D.extra_texts(self.cfg["data"].get("extra_text"))
@@ -171,8 +205,9 @@ class Run:
              f"corpus {packed.n_tokens:,} tokens")
         res = train_loop(model, packed, c, ckpt_path=self.out / "checkpoints" / "base.pt",
                          stage="base", seed=self.cfg["seed"], progress=self.progress)
-        model.save_pretrained(str(bdir))
-        tok.save_pretrained(str(bdir))
+        if is_main():
+            model.save_pretrained(str(bdir))
+            tok.save_pretrained(str(bdir))
         self.state["base"] = {
             "source": "scratch", "model_type": model.config.model_type, "params": n_params,
             "vocab_size": len(tok), "corpus_tokens": packed.n_tokens,
@@ -215,7 +250,8 @@ class Run:
         res = train_loop(pmodel, batches, c, ckpt_path=self.out / "checkpoints" / "lora.pt",
                          stage="lora", seed=self.cfg["seed"] + 1, progress=self.progress,
                          valid_fn=valid)
-        pmodel.save_pretrained(str(adir))
+        if is_main():
+            pmodel.save_pretrained(str(adir))
         self.state["lora"] = {"target_modules": targets, **counts,
                               **{k: v for k, v in res.items() if k != "history"},
                               "history": res["history"]}
@@ -375,7 +411,10 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
     import torch
 
     torch.set_num_threads(threads_for(cfg.get("threads")))
+    _init_distributed()
     r = Run(cfg, out_dir, progress=progress)
+    if not is_main():
+        return _run_follower(r, skip_eval)
     if r.out.exists() and not r.state_path.exists() and (
             not r.out.is_dir() or any(r.out.iterdir())):
         # someone else's folder (or a file): training would overwrite or delete what is there
@@ -397,13 +436,38 @@ def run(cfg: dict | str | Path | None = None, out_dir: str | Path | None = None,
     r.state["fingerprint"] = fp
     r.save_state()  # the folder is marked as a training run before anything else is written
     t0 = time.perf_counter()
+    _barrier()  # the run folder is ready: the other processes may read state.json
     r.load_data()
     tok = r.tokenizer_stage()
+    _barrier()  # the tokenizer is on disk
     model = r.base_stage(tok)
+    _barrier()
     r.lora_stage(model, tok)
+    _barrier()
     r.export_stage(tok)
     if not skip_eval:
         r.eval_stage()
     r.state["total_s"] = round(time.perf_counter() - t0, 1)
     r.save_state()
+    _barrier()
+    return r.state
+
+
+def _run_follower(r: Run, skip_eval: bool) -> dict:
+    """A process other than rank 0: the same stages at the same barriers, training its share
+    of every batch and writing nothing."""
+    from training.tokenizer import load_tokenizer
+
+    t0 = time.perf_counter()
+    _barrier()
+    r.load_state()
+    r.load_data()
+    _barrier()
+    tok = load_tokenizer(r.out / "tokenizer") if not r.external_base else r.tokenizer_stage()
+    model = r.base_stage(tok)
+    _barrier()
+    r.lora_stage(model, tok)
+    _barrier()
+    r.state["total_s"] = round(time.perf_counter() - t0, 1)
+    _barrier()
     return r.state
