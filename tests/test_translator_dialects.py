@@ -263,3 +263,10 @@ def test_join_columns_differing_only_in_case() -> None:
     assert res.verified, res.reason
     assert 'rename(semester_right="semester")' in res.ibis
     assert '_.semester_right == "FA"' in res.ibis
+
+
+def test_sqlite_scalar_subquery_uses_its_first_row() -> None:
+    sql = 'SELECT id FROM trips WHERE city = (SELECT city FROM trips WHERE status = "open")'
+    code = verified(sql)
+    assert ".limit(1)" in code and ".as_scalar()" in code
+    assert_sqlite_meaning(sql, code)

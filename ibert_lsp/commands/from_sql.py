@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--table-name", "-t", help="table name for the 'col: type, ...' schema form")
     p.add_argument("--dialect", "-d", default="duckdb",
-                   help="dialect of the input SQL, any sqlglot dialect (default: duckdb)")
+                   help="dialect of the input SQL, any sqlglot dialect (default: duckdb); with "
+                   "sqlite, double-quoted strings, LIKE and comparisons of text with numbers mean "
+                   "what SQLite means by them")
     p.add_argument("--json", action="store_true",
                    help='print {"ibis", "verified", "checks", "features", "reason"} as JSON')
     p.set_defaults(func=run)

@@ -6,6 +6,7 @@ on some rows, or one of them fails), the translator abstains and says why. One f
 
 - `string_identifiers`: SQLite reads `"open"` as the string 'open' when no column is so named.
 - `like_ignores_case`: SQLite's LIKE is DuckDB's ILIKE.
+- `scalar_subquery_first_row`: SQLite reads the first row of a scalar subquery (`LIMIT 1`).
 - `implicit_casts`: a text column compared with a number, or a number column with a string, gets
   the conversion the dialect applies (SQLite's type affinity, DuckDB's literal casts).
 """
@@ -31,6 +32,7 @@ def normalize(tree: exp.Expression, schemas: dict[str, dict[str, str]], dialect:
     if dialect == "sqlite":
         tree = string_identifiers(tree, schemas)
         tree = like_ignores_case(tree)
+        tree = scalar_subquery_first_row(tree)
     return implicit_casts(tree, schemas, dialect)
 
 
@@ -78,6 +80,29 @@ def like_ignores_case(tree: exp.Expression) -> exp.Expression:
         if node.args.get("escape") is None:
             node.replace(exp.ILike(this=node.this, expression=node.expression,
                                    negate=node.args.get("negate")))
+    return tree
+
+
+def _single_row(select: exp.Select) -> bool:
+    """An aggregate-only SELECT without GROUP BY returns exactly one row anyway."""
+    from .aggregates import is_aggregate
+
+    return not select.args.get("group") and all(
+        any(is_aggregate(n) for n in e.walk()) for e in select.expressions)
+
+
+def scalar_subquery_first_row(tree: exp.Expression) -> exp.Expression:
+    """SQLite uses the first row of a scalar subquery that returns several (DuckDB fails): that
+    is `LIMIT 1`, written out so both engines mean the same."""
+    from . import expressions  # noqa: F401  (registers the aggregates)
+
+    for sub in list(tree.find_all(exp.Subquery)):
+        inner = sub.this
+        if isinstance(sub.parent, (exp.From, exp.Join, exp.In, exp.Exists, exp.SetOperation, exp.With,
+                                   exp.CTE)) or not isinstance(inner, exp.Select):
+            continue
+        if inner.args.get("limit") is None and not _single_row(inner):
+            inner.set("limit", exp.Limit(expression=exp.Literal.number(1)))
     return tree
 
 
@@ -143,7 +168,16 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
 def _number_text(node: exp.Expression) -> str | None:
-    """The text of a numeric literal (with its sign), or None."""
+    """The text of a numeric literal (with its sign), or of integer arithmetic on such literals
+    (`400 + 100`: SQLite gives the sum no affinity either), or None."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        a, b = _number_text(node.this), _number_text(node.expression)
+        if a is None or b is None or not (_INTEGER.match(a) and _INTEGER.match(b)):
+            return None
+        x, y = int(a), int(b)
+        return str(x + y if isinstance(node, exp.Add) else x - y if isinstance(node, exp.Sub) else x * y)
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         return "-" + node.this.this
     if isinstance(node, exp.Literal) and not node.is_string:

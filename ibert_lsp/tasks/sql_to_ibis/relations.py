@@ -193,10 +193,14 @@ def rename_case_clashes(right: Rel, alias: str, left_value, ctx: Ctx) -> Rel:
     from ibert_lsp.tasks.codebuild import dict_lit
 
     left = set(left_value.schema().names)
-    taken = {n.lower() for n in left} | {n.lower() for n in right.names}
+    lower_left = {n.lower() for n in left}
+    taken = lower_left | {n.lower() for n in right.names}
+    ibis_renames = {n: f"{n}_right" for n in right.names if n in left}  # what Ibis would do
+    unsafe = {n for n, r in ibis_renames.items() if r.lower() in taken}
+    taken |= {r.lower() for n, r in ibis_renames.items() if n not in unsafe}
     renames: dict[str, str] = {}
     for name in right.names:
-        if name not in left and name.lower() in {n.lower() for n in left}:
+        if name in unsafe or (name not in left and name.lower() in lower_left):
             new, i = f"{name}_right", 1
             while new.lower() in taken:
                 i += 1

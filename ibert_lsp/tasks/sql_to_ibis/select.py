@@ -531,9 +531,9 @@ def distinct_order_reason(order: exp.Order, sel: list[tuple[str, exp.Expression]
             if key(col) not in selected and col.name not in selected and col.name not in missing:
                 missing.append(col.name)
     names = ", ".join(short(c) for c in missing) or "an expression"
-    return (f"SELECT DISTINCT ... ORDER BY {names}, which is not selected: SQLite orders by a value "
-            "from an arbitrary row of each distinct group and DuckDB rejects the query, so there is "
-            "no single right translation (select it too, or order by a selected column)")
+    return (f"SELECT DISTINCT ... ORDER BY {names}, which is not selected: SQLite and DuckDB order "
+            "each distinct row by the value of an arbitrary one of its source rows, so there is no "
+            "single right translation (select it too, or order by an aggregate of it)")
 
 
 def _constant(e: exp.Expression) -> V | None:
