@@ -178,13 +178,19 @@ class IbertServer(LanguageServer):
             an = Analysis(source, schemas, None, {}, [], [], [])
         else:
             try:
-                an = analyze(source, schemas)
+                an = analyze(source, schemas, root=self.workspace_root(doc))
             except GateError as exc:
                 self.log(f"ibert: analysis of {uri} stopped: {exc.message}",
                          types.MessageType.Warning)
                 an = Analysis(source, schemas, None, {}, [], [], [])
         st.analysis, st.analysis_version = an, version
         return an
+
+    def workspace_root(self, doc) -> str | None:
+        """Where the document's code may read databases and data files from (read-only)."""
+        if self.root_path:
+            return self.root_path
+        return os.path.dirname(doc.path) if doc.path else None
 
     async def quick_analysis(self, uri: str):
         """The current analysis if it is ready within QUICK_ANALYSIS_S (FIRST_ANALYSIS_S for a
