@@ -357,7 +357,6 @@ def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
 
 def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
     import ibis
-
     from ibis.expr.types.groupby import GroupedTable
 
     out: list[Candidate] = []

@@ -226,6 +226,7 @@ def file_schema(path: str, reader: str) -> dict[str, str] | None:
 
         con = duckdb.connect(":memory:")
         try:
+            con.execute("SET temp_directory = ''")
             con.execute("SET allowed_paths = ?", [[path]])
             con.execute("SET enable_external_access = false")
             con.execute("SET autoload_known_extensions = false")

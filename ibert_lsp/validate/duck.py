@@ -81,7 +81,9 @@ class Sandbox:
 
         self.con = duckdb.connect(":memory:")
         self.backend = ibis.duckdb.from_connection(self.con)
-        for stmt in ("SET threads=1", f"SET memory_limit='{MEMORY_LIMIT}'",
+        # no spilling: an in-memory sandbox must never create files (DuckDB's `.tmp/` in the
+        # working directory); a query over the memory limit fails instead
+        for stmt in ("SET threads=1", f"SET memory_limit='{MEMORY_LIMIT}'", "SET temp_directory=''",
                      "SET enable_external_access=false", "SET autoinstall_known_extensions=false",
                      "SET autoload_known_extensions=false", "SET lock_configuration=true"):
             self.con.execute(stmt)
