@@ -103,7 +103,7 @@ def test_complete_closes_the_call_with_a_column(monkeypatch, capsys, schema_file
     _stdin(monkeypatch, "trips.mutate(fare_per_km=trips.fare /")
     assert main(["complete", "-", "--schema", schema_file, "--json", "--no-model"]) == 0
     first = _json(capsys)["candidates"][0]
-    assert first["text"] == "trips.distance_km)" and first["source"] == "columns"
+    assert first["text"] == " trips.distance_km)" and first["source"] == "columns"
 
 
 def test_complete_inside_agg_offers_reductions_first(monkeypatch, capsys, schema_file):
@@ -218,4 +218,4 @@ async def test_editor_gives_the_same_first_answers(client: LanguageClient, tmp_p
     res = await client.text_document_completion_async(types.CompletionParams(
         text_document=doc, position=pos_of(text, "trips.fare /")))
     items = sorted(res.items, key=lambda i: i.sort_text or "")
-    assert items[0].text_edit.new_text == "trips.distance_km"
+    assert items[0].text_edit.new_text == " trips.distance_km"

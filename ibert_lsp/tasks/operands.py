@@ -79,7 +79,8 @@ def operand_candidates(code: str, line: int, character: int, schemas: Schemas,
         shared = len(words & set(col.lower().split("_")) - {left_col.lower()})
         as_attr = not hasattr(type(table), col)
         ref = colref(root.group(0), col, attribute_ok=as_attr)
-        out.append((-shared, i, Candidate(ref, ref, "column", str(dtype),
+        text = ref if cur[-1:].isspace() else " " + ref  # `fare /` + ` trips.distance_km`
+        out.append((-shared, i, Candidate(ref, text, "column", str(dtype),
                                           f"column `{col}`: {dtype}", "schema", 0, character)))
     out.sort(key=lambda x: x[:2])
     return [c for _, _, c in out]
