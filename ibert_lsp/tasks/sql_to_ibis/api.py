@@ -110,7 +110,9 @@ def _translate_checked(sql: str, schemas: dict, dialect: str, verify: bool,
     except RecursionError:
         cand, why = None, "query too deeply nested"
     except Exception as exc:  # noqa: BLE001 - a translator bug must abstain, not crash
-        cand, why = None, f"translator error: {type(exc).__name__}: {str(exc)[:200]}"
+        from .errors import readable
+
+        cand, why = None, f"not translated: {readable(exc)}"
     portable = _Candidate(cand.code, cand.duckdb_sql, list(cand.features)) if cand else None
     if cand is not None and not verify:
         return Result(cand.code, False, "not verified (verify=False)", {}, cand.features,

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from .code import ATOM, V, as_expr, binop, func, invert, lit, method, negate
 from .context import Scope
-from .errors import Unsupported
+from .errors import Unsupported, readable
 
 Handler = Callable[[exp.Expression, Scope], V]
 HANDLERS: dict[type, Handler] = {}
@@ -50,8 +50,7 @@ def translate(node: exp.Expression, scope: Scope) -> V:
     except Unsupported:
         raise
     except Exception as exc:  # noqa: BLE001 - Ibis rejected what we built: abstain, say why
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise Unsupported(f"{node.sql(dialect='duckdb')[:80]}: {msg}") from None
+        raise Unsupported(f"{node.sql(dialect='duckdb')[:80]}: {readable(exc)}") from None
 
 
 _NEGATABLE = (exp.Like, exp.ILike, exp.Is)

@@ -15,7 +15,7 @@ from ibert_lsp.tasks.codebuild import kwarg, short
 from .aggregates import is_aggregate
 from .code import ATOM, V, as_expr, call_text, is_ident, lit, pystr, wrap
 from .context import Ctx, Rel, Scope
-from .errors import Unsupported
+from .errors import Unsupported, readable
 from .expressions import translate
 from .relations import conjuncts, deep_tables, from_clause
 from .windows import sort_key
@@ -414,8 +414,11 @@ def _aggregate(rel: Rel, keys: list[Key], metrics: list[tuple[str, V]], having: 
 def order_clause(rel: Rel, order: exp.Order, scope: Scope) -> Rel:
     scope.ctx.feature("order_by")
     keys = [sort_key(o, scope) for o in order.expressions]
-    return rel.then(f"{rel.text}.order_by({call_text(tuple(keys), {})})",
-                    rel.value.order_by(*[k.value for k in keys]))
+    try:
+        value = rel.value.order_by(*[k.value for k in keys])
+    except Exception as exc:  # noqa: BLE001 - Ibis refused the keys here: abstain, say why
+        raise Unsupported(f"{key(order)[:80]}: {readable(exc)}") from None
+    return rel.then(f"{rel.text}.order_by({call_text(tuple(keys), {})})", value)
 
 
 def limit_clause(rel: Rel, node: exp.Expression) -> Rel:

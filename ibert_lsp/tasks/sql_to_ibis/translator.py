@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
-from ibert_lsp.tasks.codebuild import CodeBuildError, check_names, collect_columns
+from ibert_lsp.tasks.codebuild import CodeBuildError, check_names, collect_columns, short
 
 from .context import Ctx
 from .errors import Unsupported
@@ -60,10 +60,22 @@ def sqlglot_schema(schemas: dict[str, dict[str, str]]) -> dict[str, dict[str, st
             for t, cols in schemas.items()}
 
 
+def known_tables(tree: exp.Expression, schemas: dict[str, dict[str, str]]) -> None:
+    """Name an unknown table before name resolution reports one of its columns instead."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    tables = {t.lower() for t in schemas}
+    for t in tree.find_all(exp.Table):
+        if t.name and t.name.lower() not in tables and t.name.lower() not in ctes and not t.args.get("db"):
+            known = ", ".join(sorted(schemas)) or "no tables"
+            shown = t.name if t.name.isidentifier() else short(t.name)
+            raise Unsupported(f"unknown table {shown}; the schema has: {known[:300]}")
+
+
 def qualify(tree: exp.Expression, schemas: dict[str, dict[str, str]]) -> exp.Expression:
     """Every column qualified by its table alias, stars expanded, aliases everywhere."""
     from sqlglot.optimizer.qualify import qualify as sg_qualify
 
+    known_tables(tree, schemas)
     try:
         return sg_qualify(tree, schema=sqlglot_schema(schemas), dialect="duckdb",
                           quote_identifiers=False, identify=False)
