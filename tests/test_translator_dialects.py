@@ -282,3 +282,10 @@ def test_sqlite_scalar_subquery_uses_its_first_row() -> None:
     code = verified(sql)
     assert ".limit(1)" in code and ".as_scalar()" in code
     assert_sqlite_meaning(sql, code)
+
+
+def test_sqlite_integer_division_abstains_with_reason() -> None:
+    res = translate("SELECT id, dur / 2 AS half FROM trips", SCHEMAS, dialect="sqlite")
+    assert not res.verified and "truncates" in res.reason
+    code = verified("SELECT id, amount / 2 AS half FROM trips")  # a real divided: same in both
+    assert_sqlite_meaning("SELECT id, amount / 2 AS half FROM trips", code)

@@ -6,6 +6,7 @@ on some rows, or one of them fails), the translator abstains and says why. One f
 
 - `string_identifiers`: SQLite reads `"open"` as the string 'open' when no column is so named.
 - `like_ignores_case`: SQLite's LIKE is DuckDB's ILIKE.
+- `integer_division`: SQLite's integer `/` truncates; such a query abstains with its reason.
 - `scalar_subquery_first_row`: SQLite reads the first row of a scalar subquery (`LIMIT 1`).
 - `implicit_casts`: a text column compared with a number, or a number column with a string, gets
   the conversion the dialect applies (SQLite's type affinity, DuckDB's literal casts).
@@ -33,6 +34,7 @@ def normalize(tree: exp.Expression, schemas: dict[str, dict[str, str]], dialect:
         tree = string_identifiers(tree, schemas)
         tree = like_ignores_case(tree)
         tree = scalar_subquery_first_row(tree)
+        integer_division(tree, schemas)
     return implicit_casts(tree, schemas, dialect)
 
 
@@ -160,6 +162,28 @@ def _kind(typ: str) -> str | None:
     if typ.startswith(_NUMBER_PREFIXES):
         return "number"
     return None
+
+
+def _integer_typed(node: exp.Expression, schemas) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Column):
+        found = column_type(node, schemas)
+        return found is not None and found[1].startswith(("int", "uint"))
+    if isinstance(node, exp.Count):
+        return True
+    text = _number_text(node)
+    return text is not None and bool(_INTEGER.match(text))
+
+
+def integer_division(tree: exp.Expression, schemas: dict[str, dict[str, str]]) -> None:
+    """SQLite divides two integers as integers (7 / 2 = 3, truncated) where DuckDB's `/` gives
+    3.5: no translation is offered for it; the reason says how to write what was meant."""
+    for node in tree.find_all(exp.Div):
+        if _integer_typed(node.this, schemas) and _integer_typed(node.expression, schemas):
+            raise Unsupported(f"{node.sql('sqlite')[:60]} divides two integers, which SQLite truncates "
+                              "(7 / 2 = 3): write CAST(x AS REAL) / y for a fraction, or use a "
+                              "DuckDB-dialect query with // for integer division")
 
 
 # --- implicit conversions in comparisons ------------------------------------------------------
