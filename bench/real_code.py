@@ -493,77 +493,122 @@ class _Examples:
 ibis.examples = _Examples()
 '''
 
-VERIFY_BODY = r'''
-tree = ast.parse(spec["code"])
-target = spec["line"] + 1
-result = {"verdict": "unverifiable", "reason": "statement not reached"}
-ns = {"__name__": "__bench__"}
-for node in tree.body:
-    if node.end_lineno < target:
-        try:
-            exec(compile(ast.Module([node], []), "<doc>", "exec"), ns)
-        except BaseException as e:
-            pass
-        continue
-    if node.lineno > target:
-        break
-    # the flagged top-level statement
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
-                         ast.While, ast.With, ast.If, ast.Try)):
-        result = {"verdict": "unverifiable", "reason": "inside a block or function"}
-        break
+VERIFY_BODY = r"""
+import traceback
+
+
+def check_value(node, ns):
     value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)) \
         else None
     try:
         if value is None:
             exec(compile(ast.Module([node], []), "<doc>", "exec"), ns)
-            result = {"verdict": "ran", "reason": "no value"}
-        else:
-            v = eval(compile(ast.Expression(value), "<doc>", "eval"), ns)
-            if isinstance(v, ir.Expr):
-                ibis.to_sql(v, dialect="duckdb")
+            return {"verdict": "ran", "reason": "no value"}
+        v = eval(compile(ast.Expression(value), "<doc>", "eval"), ns)
+        if isinstance(v, ir.Expr):
+            ibis.to_sql(v, dialect="duckdb")
+            if isinstance(v, ir.Table):
                 try:
-                    v.execute(limit=5) if isinstance(v, ir.Table) else None
+                    v.execute(limit=5)
                 except Exception:
                     pass
-            result = {"verdict": "ran", "reason": type(v).__name__}
+        return {"verdict": "ran", "reason": type(v).__name__}
     except NameError as e:
-        result = {"verdict": "unverifiable", "reason": f"NameError: {e}"}
+        return {"verdict": "unverifiable", "reason": f"NameError: {e}"}
     except (ImportError, LookupError, OSError) as e:
-        result = {"verdict": "unverifiable", "reason": f"{type(e).__name__}: {e}"}
+        return {"verdict": "unverifiable", "reason": f"{type(e).__name__}: {e}"}
     except BaseException as e:
         mod = type(e).__module__ or ""
-        result = {"verdict": "fails", "reason": f"{type(e).__name__}: {str(e)[:200]}",
-                  "ibis_error": mod.startswith("ibis") or isinstance(
-                      e, (AttributeError, TypeError, ValueError))}
-    break
-print("\n@@RESULT@@" + json.dumps(result))
-'''
+        return {"verdict": "fails", "reason": f"{type(e).__name__}: {str(e)[:200]}",
+                "ibis_error": mod.startswith("ibis") or isinstance(
+                    e, (AttributeError, TypeError, ValueError))}
 
 
-def verify_flagged(code: str, line: int, schemas: dict, timeout: float = 60) -> dict:
-    """Run the document's code up to the statement on 0-based `line` with real Ibis on an
-    in-memory DuckDB; data from `schemas` (empty tables). Runs in a subprocess with limits."""
+def call_function(fn, ns, lo, hi):
+    # the flagged line is inside a top-level function: call it with the tables its
+    # parameters are named after, and see whether it fails on the flagged statement
+    if fn.name not in ns:
+        return {"verdict": "unverifiable", "reason": "def failed"}
+    args = []
+    for a in fn.args.args:
+        if a.arg not in schemas:
+            return {"verdict": "unverifiable", "reason": f"parameter {a.arg!r} has no data"}
+        args.append(_table(a.arg))
+    try:
+        v = ns[fn.name](*args)
+        if isinstance(v, ir.Expr):
+            ibis.to_sql(v, dialect="duckdb")
+        return {"verdict": "ran", "reason": f"{fn.name}(...) ran"}
+    except BaseException as e:
+        lines = [f.lineno for f in traceback.extract_tb(e.__traceback__)
+                 if f.filename == "<doc>"]
+        if any(lo <= x <= hi for x in lines):
+            return {"verdict": "fails", "reason": f"{type(e).__name__}: {str(e)[:200]}",
+                    "ibis_error": True}
+        return {"verdict": "unverifiable", "reason": f"failed elsewhere: {str(e)[:150]}"}
+
+
+tree = ast.parse(spec["code"])
+todo = [(lo + 1, hi + 1) for lo, hi in spec["lines"]]
+results = {}
+ns = {"__name__": "__bench__"}
+for node in tree.body:
+    mine = [(lo, hi) for lo, hi in todo if node.lineno <= lo <= node.end_lineno]
+    blocks = (ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.With, ast.If, ast.Try)
+    for lo, hi in mine:
+        if isinstance(node, ast.FunctionDef):
+            continue  # after the def is executed, below
+        if isinstance(node, blocks):
+            results[lo - 1] = {"verdict": "unverifiable", "reason": "inside a block"}
+        else:
+            results[lo - 1] = check_value(node, ns)
+    try:
+        exec(compile(ast.Module([node], []), "<doc>", "exec"), ns)
+    except BaseException:
+        pass
+    for lo, hi in mine:
+        if isinstance(node, ast.FunctionDef):
+            results[lo - 1] = call_function(node, ns, lo, hi)
+for lo, hi in todo:
+    results.setdefault(lo - 1, {"verdict": "unverifiable", "reason": "statement not reached"})
+print("\n@@RESULT@@" + json.dumps({str(k): v for k, v in results.items()}))
+"""
+
+
+def verify_flagged_many(code: str, lines: list[tuple[int, int]], schemas: dict,
+                        timeout: float = 120) -> dict[int, dict]:
+    """Run the document's code with real Ibis on an in-memory DuckDB, in order, checking each
+    flagged statement (0-based first/last lines) as it is reached; data from `schemas` (empty
+    tables), memtable literals as written. A subprocess with limits, in an empty folder."""
     import resource
 
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
         resource.setrlimit(resource.RLIMIT_CPU, (int(timeout), int(timeout)))
 
+    unknown = {lo: {"verdict": "unverifiable", "reason": ""} for lo, _ in lines}
     with tempfile.TemporaryDirectory(prefix="ibert-verify-") as tmp:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             out = subprocess.run([sys.executable, "-I", "-c", VERIFY_PRELUDE + VERIFY_BODY],
-                                 input=json.dumps({"code": code, "line": line,
+                                 input=json.dumps({"code": code, "lines": sorted(set(lines)),
                                                    "schemas": schemas}),
                                  capture_output=True, text=True, timeout=timeout, cwd=tmp,
-                                 env=env, preexec_fn=limits)
+                                 env=env, preexec_fn=limits, check=False)
         except subprocess.TimeoutExpired:
-            return {"verdict": "unverifiable", "reason": "timeout"}
+            return {k: {**v, "reason": "timeout"} for k, v in unknown.items()}
     m = re.search(r"@@RESULT@@(.*)$", out.stdout, re.M)
     if not m:
-        return {"verdict": "unverifiable", "reason": (out.stderr or "no result")[-300:]}
-    return json.loads(m.group(1))
+        reason = (out.stderr or "no result")[-300:]
+        return {k: {**v, "reason": reason} for k, v in unknown.items()}
+    return {int(k): v for k, v in json.loads(m.group(1)).items()}
+
+
+def verify_flagged(code: str, line: int, schemas: dict, timeout: float = 60,
+                   end_line: int | None = None) -> dict:
+    """verify_flagged_many for one statement."""
+    return verify_flagged_many(code, [(line, line if end_line is None else end_line)],
+                               schemas, timeout)[line]
 
 
 def judge(diag: dict, run: dict, hand: list[dict]) -> str:
@@ -605,11 +650,11 @@ def caps():
 
 
 class Session:
-    def __init__(self, cmd: list[str], options: dict | None):
+    def __init__(self, cmd: list[str], options: dict | None, cwd: str | None = None):
         from lsprotocol import types
         from pygls.lsp.client import LanguageClient
 
-        self.cmd, self.options = cmd, options
+        self.cmd, self.options, self.cwd = cmd, options, cwd
         self.client = c = LanguageClient("ibert-real-code-bench", "0.1")
         self.diags: dict[tuple[str, int | None], list] = {}
         self.warm = False  # False until the session's first completion request was made
@@ -633,7 +678,10 @@ class Session:
     async def start(self) -> None:
         from lsprotocol import types
 
-        await self.client.start_io(*self.cmd)
+        kw = {}
+        if self.cwd:  # another checkout's server (e.g. an older commit, for a before/after)
+            kw = {"cwd": self.cwd, "env": {**os.environ, "PYTHONPATH": self.cwd}}
+        await self.client.start_io(*self.cmd, **kw)
         await self.client.initialize_async(types.InitializeParams(
             capabilities=caps(), root_uri=ROOT.as_uri(), initialization_options=self.options))
         self.client.initialized(types.InitializedParams())
@@ -762,7 +810,7 @@ def _diag_dict(d, doc_lines: list[str], stmts: list[Stmt]) -> dict:
     first = owner.line if owner else line
     return {"line": line, "character": d.range.start.character, "message": d.message,
             "code": d.code, "severity": int(d.severity) if d.severity else None,
-            "statement_line": first,
+            "statement_line": first, "statement_end_line": owner.end_line if owner else line,
             "statement": doc_lines[first].strip() if first < len(doc_lines) else ""}
 
 
@@ -913,7 +961,8 @@ async def main_async(args) -> dict:
           f"{sum(len(c.probes) for c in cases)} completion positions; skipped {len(skipped)}",
           flush=True)
     base_opts = {"ibert": {"features": {"model": False}}}
-    s = Session([sys.executable, "-m", "ibert_lsp", "--no-model"], base_opts)
+    s = Session([sys.executable, "-m", "ibert_lsp", "--no-model"], base_opts,
+                cwd=str(Path(args.server_root).resolve()) if args.server_root else None)
     t_start = time.perf_counter()
     await s.start()
     results: dict = {"files": {}}
@@ -945,12 +994,16 @@ async def main_async(args) -> dict:
     if not args.no_verify:
         for case in cases:
             row = results["files"][key_of(case.entry)]
-            for cfg in ("zero", "schemas"):
-                for d in (row.get(cfg, {}).get("diagnostics") or []):
-                    run = verify_flagged(case.doc, d["statement_line"],
-                                         case.entry.get("schemas", {}))
-                    d["run"] = run
-                    d["verdict"] = judge(d, run, case.entry.get("verdicts", []))
+            diags = [d for cfg in ("zero", "schemas")
+                     for d in (row.get(cfg, {}).get("diagnostics") or [])]
+            if not diags:
+                continue
+            runs = verify_flagged_many(
+                case.doc, [(d["statement_line"], d["statement_end_line"]) for d in diags],
+                case.entry.get("schemas", {}))
+            for d in diags:
+                d["run"] = runs.get(d["statement_line"], {"verdict": "unverifiable"})
+                d["verdict"] = judge(d, d["run"], case.entry.get("verdicts", []))
     if not args.no_jedi:
         t0 = time.perf_counter()
         jedi = await run_jedi(cases)
@@ -1087,6 +1140,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="only files whose repo:path contains this")
     p.add_argument("--no-jedi", action="store_true")
     p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--server-root", default="",
+                   help="run the server from this checkout (e.g. `git archive <commit>` "
+                        "unpacked) instead of this one; it needs ibert.analysisStats")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "real_code.json"))
     args = p.parse_args(argv)
     t0 = time.perf_counter()

@@ -21,7 +21,8 @@ Output (`ibert_lsp/data/method_frequency.json`, shipped with the package):
                 "grouped": {...},                          # a GroupedTable (after group_by)
                 "deferred": {...},                         # a deferred column: _.x / ibis._.x
                 "numeric": {...}, "string": {...},         # columns whose dtype family is
-                "temporal": {...}, "boolean": {...}}}      #   known (also counted in column)
+                "temporal": {...}, "boolean": {...},       #   known (also counted in column)
+                "ibis": {"_": 12, "connect": 9, ...}}}     # names used after `ibis.`
 
 Each `counts[kind]` maps a public Ibis method name of that kind to how many calls were seen,
 highest first; only methods that exist on the installed Ibis class of that kind are counted.
@@ -41,6 +42,7 @@ DEFAULT_OUT = ROOT / "ibert_lsp" / "data" / "method_frequency.json"
 DEFAULT_SOURCES = (ROOT.parent / "shared" / "corpora" / "ibis-docs",
                    ROOT / "bench" / "real_code" / "files", ROOT / "bench" / "real_code" / "cache")
 KINDS = ("column", "table", "grouped", "deferred")
+MODULE = "ibis"  # names used after `ibis.` (functions, submodules, `_`)
 FAMILIES = ("numeric", "string", "temporal", "boolean")
 EXTS = (".py", ".ipynb", ".qmd", ".md")
 READERS = {"read_parquet", "read_csv", "read_json", "read_delta", "read_geo", "read_xlsx",
@@ -100,6 +102,9 @@ class IbisApi:
         self.table = self._public(ir.Table)
         self.grouped = self._public(GroupedTable)
         self.value = set().union(*(self._public(c) for c in self.value_classes))
+        import ibis
+
+        self.module = {n for n in dir(ibis) if not n.startswith("__")}
 
     @staticmethod
     def _public(klass) -> set[str]:
@@ -184,7 +189,7 @@ def _literal_schema(node: ast.AST) -> tuple | None:
 class Counter4:
     def __init__(self, api: IbisApi):
         self.api = api
-        self.counts: dict[str, Counter] = {k: Counter() for k in (*KINDS, *FAMILIES)}
+        self.counts: dict[str, Counter] = {k: Counter() for k in (*KINDS, *FAMILIES, MODULE)}
         self.calls = 0
 
     # ------------------------------------------------------------------ expressions
@@ -207,6 +212,7 @@ class Counter4:
             return None
         if v.kind == "ibis":
             path = f"{v.path}.{node.attr}"
+            self._module_name(v, node.attr)
             return Info("deferred_root") if path == "ibis._" else Info("ibis", path=path)
         if v.kind == "table" and node.attr not in self.api.table:
             fam = dtype_family(dict(v.schema or ()).get(node.attr))
@@ -244,6 +250,7 @@ class Counter4:
             return None
         if v.kind == "ibis":
             path = f"{v.path}.{meth}"
+            self._module_name(v, meth)
             if path in ("ibis.table", "ibis.memtable"):
                 return Info("table", schema=self._call_schema(node))
             if path.startswith("ibis.read_"):
@@ -270,6 +277,10 @@ class Counter4:
                 "sample", "view"):
             return Info("table", schema=v.schema)  # same columns
         return res
+
+    def _module_name(self, v: Info, name: str) -> None:
+        if v.path == "ibis" and name in self.api.module:
+            self.counts[MODULE][name] += 1
 
     def _call_schema(self, node: ast.Call) -> tuple | None:
         if node.args:
@@ -437,7 +448,8 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
                                "grouped": "GroupedTable values (after group_by)",
                                "deferred": "deferred columns (_.x, _['x'], ibis._.x)",
                                "numeric|string|temporal|boolean":
-                                   "columns of that dtype family (also in 'column')"}},
+                                   "columns of that dtype family (also in 'column')",
+                               "ibis": "names used after `ibis.` (functions, submodules, _)"}},
             "counts": counts}
 
 

@@ -229,15 +229,41 @@ def test_method_frequency_counter_on_a_small_program(tmp_path):
     assert c["column"] == {"mean": 1, "upper": 1, "lower": 1}
     assert c["numeric"] == {"mean": 1} and c["string"] == {"upper": 1, "lower": 1}
     assert c["deferred"] == {"length": 1, "sum": 1}
+    assert c["ibis"] == {"table": 1, "desc": 1}
 
 
 def test_shipped_method_frequency_table_has_the_documented_shape():
     data = json.loads((ROOT / "ibert_lsp" / "data" / "method_frequency.json").read_text())
     assert data["format"] == 1
-    for kind in ("column", "table", "grouped", "deferred", "numeric", "string", "temporal"):
+    for kind in ("column", "table", "grouped", "deferred", "numeric", "string", "temporal",
+                 "ibis"):
         assert isinstance(data["counts"][kind], dict)
     assert data["counts"]["grouped"].get("agg", 0) > 0
     assert data["counts"]["table"].get("filter", 0) > 0
     for counts in data["counts"].values():
         values = list(counts.values())
         assert values == sorted(values, reverse=True)
+
+
+def test_verify_flagged_runs_the_code_with_real_ibis_on_built_data():
+    code = ("import ibis\nfrom ibis import _\n"
+            "t = ibis.memtable({'a': [1, 2], 's': ['x', 'y']})\n"
+            "ok = t.filter(t.a > 1).select('s')\n"
+            "bad = t.filter(t.b > 1)\n"
+            "p = ibis.examples.penguins.fetch()\n"
+            "sql = ibis.to_sql(p.group_by('species').agg(n=_.count()))\n"
+            "def f(lineitem):\n"
+            "    return lineitem.select('nope')\n"
+            "def g(lineitem):\n"
+            "    return lineitem.filter(lineitem.l_quantity > 1)\n"
+            "def h(other):\n"
+            "    return other.x\n")
+    schemas = {"penguins": {"species": "string"}, "lineitem": {"l_quantity": "int64"}}
+    got = rc.verify_flagged_many(code, [(3, 3), (4, 4), (6, 6), (8, 8), (10, 10), (12, 12)],
+                                 schemas)
+    assert got[3]["verdict"] == "ran"  # memtable literal data
+    assert got[4]["verdict"] == "fails" and got[4]["ibis_error"]  # no column b
+    assert got[6]["verdict"] == "ran"  # examples get the recorded schema; to_sql is a value
+    assert got[8]["verdict"] == "fails"  # f(lineitem) fails on that line
+    assert got[10]["verdict"] == "ran"  # g(lineitem) runs
+    assert got[12]["verdict"] == "unverifiable"  # no data for `other`
