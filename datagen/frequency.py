@@ -43,6 +43,9 @@ DEFAULT_SOURCES = (ROOT.parent / "shared" / "corpora" / "ibis-docs",
                    ROOT / "bench" / "real_code" / "files", ROOT / "bench" / "real_code" / "cache")
 KINDS = ("column", "table", "grouped", "deferred")
 MODULE = "ibis"  # names used after `ibis.` (functions, submodules, `_`)
+BACKEND = "backend"  # methods called on a connection (`con.table`, `con.read_parquet`)
+BACKEND_MODULE = "backend_module"  # names used after `ibis.<backend>.` (`connect`, ...)
+EXAMPLES = "examples"  # datasets fetched from `ibis.examples`
 FAMILIES = ("numeric", "string", "temporal", "boolean")
 EXTS = (".py", ".ipynb", ".qmd", ".md")
 READERS = {"read_parquet", "read_csv", "read_json", "read_delta", "read_geo", "read_xlsx",
@@ -105,6 +108,12 @@ class IbisApi:
         import ibis
 
         self.module = {n for n in dir(ibis) if not n.startswith("__")}
+        from importlib.metadata import entry_points
+
+        from ibis.backends import BaseBackend
+
+        self.backends = {ep.name for ep in entry_points(group="ibis.backends")}
+        self.backend = self._public(BaseBackend)
 
     @staticmethod
     def _public(klass) -> set[str]:
@@ -189,7 +198,9 @@ def _literal_schema(node: ast.AST) -> tuple | None:
 class Counter4:
     def __init__(self, api: IbisApi):
         self.api = api
-        self.counts: dict[str, Counter] = {k: Counter() for k in (*KINDS, *FAMILIES, MODULE)}
+        self.counts: dict[str, Counter] = {
+            k: Counter() for k in (*KINDS, *FAMILIES, MODULE, BACKEND, BACKEND_MODULE,
+                                   EXAMPLES)}
         self.calls = 0
 
     # ------------------------------------------------------------------ expressions
@@ -251,17 +262,24 @@ class Counter4:
         if v.kind == "ibis":
             path = f"{v.path}.{meth}"
             self._module_name(v, meth)
+            parts = path.split(".")
+            if len(parts) == 3 and parts[1] in self.api.backends:  # ibis.duckdb.connect
+                self.counts[BACKEND_MODULE][meth] += 1
             if path in ("ibis.table", "ibis.memtable"):
                 return Info("table", schema=self._call_schema(node))
             if path.startswith("ibis.read_"):
                 return Info("table")
             if path.startswith("ibis.examples.") and meth == "fetch":
+                self.counts[EXAMPLES][path.split(".")[2]] += 1
                 return Info("table", schema=EXAMPLE_SCHEMAS.get(path.split(".")[2]))
             if path in ("ibis.connect",) or (path.startswith("ibis.") and meth == "connect"):
                 return Info("backend")
             return None
         if v.kind == "backend":
-            return Info("table") if meth in READERS or meth.startswith("read_") else None
+            if meth in self.api.backend:
+                self.counts[BACKEND][meth] += 1
+            return Info("table") if meth in READERS or meth.startswith("read_") or meth in (
+                "table", "sql", "create_table", "create_view") else None
         kind = {"deferred_root": "table"}.get(v.kind, v.kind)
         if kind not in KINDS or meth not in self.api.methods(kind):
             return None
@@ -449,7 +467,10 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
                                "deferred": "deferred columns (_.x, _['x'], ibis._.x)",
                                "numeric|string|temporal|boolean":
                                    "columns of that dtype family (also in 'column')",
-                               "ibis": "names used after `ibis.` (functions, submodules, _)"}},
+                               "ibis": "names used after `ibis.` (functions, submodules, _)",
+                               "backend": "methods called on a connection (con.table, ...)",
+                               "backend_module": "names used after ibis.<backend>. (connect)",
+                               "examples": "datasets fetched with ibis.examples.<name>.fetch()"}},
             "counts": counts}
 
 

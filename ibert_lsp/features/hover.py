@@ -37,6 +37,53 @@ async def ask(ls: IbertServer, question: str, schemas: dict):
     return await ls.in_gate(answer, question, schemas)
 
 
+def namespace_hover(receiver: str, word: str) -> str | None:
+    """`ibis.duckdb.connect`, `ibis.examples.penguins.fetch`: documented from the installed
+    Ibis (introspection only; nothing is connected or fetched)."""
+    from ibert_lsp.tasks.namespaces import backend_class, connect_parameters, namespace_of
+
+    ns = namespace_of(receiver)
+    if ns is None:
+        return None
+    kind, detail = ns
+    if kind == "backend_module":
+        cls = backend_class(detail)
+        member = getattr(cls, word, None)
+        if member is None:
+            return None
+        text = _member_hover(f"ibis.{detail}", word, member)
+        if word == "connect":
+            params = ", ".join(connect_parameters(cls))
+            text += f"\n\nConnection parameters of the {detail} backend: `{params}`" if params \
+                else ""
+        return text
+    if kind == "example" and word == "fetch":
+        import ibis.examples
+
+        return _member_hover(f"ibis.examples.{detail}", word,
+                             type(getattr(ibis.examples, detail)).fetch)
+    return None
+
+
+def _ibis_method_guess(source: str, word: str) -> str | None:
+    """In a file that uses Ibis, a method whose receiver ibert cannot type: Ibis's own method
+    of that name (tables first), said to be a guess."""
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+    from ibis.expr.types.groupby import GroupedTable
+
+    if "ibis" not in source:
+        return None
+    for cls in (ir.Table, GroupedTable, ir.NumericColumn, ir.StringColumn, ir.TimestampColumn,
+                ir.Column, ir.Value, ir.Scalar, BaseBackend):
+        member = getattr(cls, word, None)
+        if member is not None and callable(member) and not word.startswith("_"):
+            owner = cls.__name__ if cls is not BaseBackend else "Backend"
+            return (_member_hover(owner, word, member) + f"\n\n*The receiver's type is not "
+                    f"known here; this is Ibis's `{owner}.{word}`.*")
+    return None
+
+
 def _member_hover(owner: str, word: str, member: Any) -> str:
     """Signature and docstring of an Ibis method or property, as hover markdown."""
     import inspect
@@ -82,15 +129,21 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
         ctx = "\n".join(all_lines[first:line] + [text[: m.start()]]).rstrip()
         ctx = ctx[:-1]
         rec_text = receiver_before(ctx, len(ctx))
+        if word.startswith("_"):
+            return None
+        namespace = namespace_hover(rec_text, word) if rec_text else None
+        if namespace is not None:
+            return namespace, (m.start(), m.end())
         obj = evaluate_receiver(rec_text, schemas, env) if rec_text else None
         if obj is None:
             from ibert_lsp.tasks.typeflow import type_of
 
             cls = type_of(rec_text, types or {}) if rec_text else None
             member = getattr(cls, word, None) if cls is not None else None
-            if member is None or word.startswith("_"):
-                return None
-            return _member_hover(cls.__name__, word, member), (m.start(), m.end())
+            if member is not None:
+                return _member_hover(cls.__name__, word, member), (m.start(), m.end())
+            guess = _ibis_method_guess(source, word)
+            return (guess, (m.start(), m.end())) if guess else None
         if isinstance(obj, ir.Table) and word in obj.columns:
             return (f"```python\n{rec_text}.{word}: {obj.schema()[word]}\n```\n\ncolumn "
                     f"`{word}` of `{rec_text}`"), (m.start(), m.end())

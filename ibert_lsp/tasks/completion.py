@@ -23,6 +23,13 @@ from typing import Any
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.codebuild import colref, is_name, pystr
 from ibert_lsp.tasks.introspect import public_members
+from ibert_lsp.tasks.namespaces import (
+    backend_class,
+    backend_names,
+    connect_parameters,
+    example_names,
+    namespace_of,
+)
 from ibert_lsp.tasks.ranking import by_use
 from ibert_lsp.tasks.statements import statement_start
 from ibert_lsp.tasks.typeflow import type_of
@@ -387,6 +394,70 @@ def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(members[n] for n in by_use(list(members), cls))
 
 
+def namespace_candidates(namespace: tuple[str, Any], prefix: str,
+                         rstart: int) -> list[Candidate]:
+    """`ibis.`, `ibis.duckdb.`, `ibis.examples.`, `ibis.examples.penguins.`: their names,
+    the ones real code uses most first."""
+    kind, detail = namespace
+    if kind == "backend_module":
+        cls = backend_class(detail)
+        members = {m[0]: m for m in class_members(cls)}
+        owner = f"{cls.__module__}.{cls.__qualname__}"
+        out = [Candidate(n, n, members[n][1], members[n][2], members[n][3], "ibis", 1, rstart)
+               for n in by_use(list(members), kinds=("backend_module", "backend"))]
+        for c in out:
+            c.__dict__["qualname"] = f"{owner}.{c.label}"
+        return _filter(out, prefix)
+    if kind == "examples":
+        names = by_use(list(example_names()), kinds=("examples",))
+        return _filter([Candidate(n, n, "attribute", "example dataset", "", "ibis", 1, rstart)
+                        for n in names], prefix)
+    if kind == "example":
+        return _filter([Candidate("fetch", "fetch", "method", "fetch(table_name=None, backend="
+                                  "None)", f"Fetch the `{detail}` example table.", "ibis", 1,
+                                  rstart)], prefix)
+    members = {m[0]: m for m in module_members("ibis")}
+    for b in sorted(backend_names()):
+        members.setdefault(b, (b, "module", b, f"The {b} backend: `ibis.{b}.connect(...)`."))
+    members.setdefault("examples", ("examples", "module", "examples", "Example datasets."))
+    members.setdefault("_", ("_", "variable", "_", "The deferred expression (`ibis._`)."))
+    out = []
+    for n in by_use(list(members), kinds=("ibis",)):
+        name, k, sig, doc = members[n]
+        out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
+        out[-1].__dict__["qualname"] = f"ibis.{name}"
+    return _filter(out, prefix)
+
+
+def keyword_candidates(rec: str, method: str, obj: Any, types: dict[str, type], prefix: str,
+                       rstart: int) -> list[Candidate]:
+    """`name=` for the keyword parameters of the function being called (`connect(` on a
+    backend: its connection parameters; `ibis.window(`: group_by=, order_by=, ...)."""
+    import inspect
+
+    import ibis
+
+    namespace = namespace_of(rec) if rec else None
+    fn: Any = None
+    if namespace and namespace[0] == "backend_module" and method == "connect":
+        names = connect_parameters(backend_class(namespace[1]))
+    else:
+        if namespace and namespace[0] == "ibis":
+            fn = getattr(ibis, method, None)
+        else:
+            owner = type(obj) if obj is not None else type_of(rec, types) if rec else None
+            fn = getattr(owner, method, None) if owner is not None else None
+        try:
+            params = inspect.signature(fn).parameters.values() if callable(fn) else ()
+        except (TypeError, ValueError):
+            params = ()
+        names = [p.name for p in params if p.name != "self" and not p.name.startswith("_")
+                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    out = [Candidate(f"{n}=", f"{n}=", "variable", "keyword argument", "", "ibis", 2, rstart)
+           for n in names]
+    return _filter(out, prefix)
+
+
 def class_candidates(cls: type, prefix: str, rstart: int) -> list[Candidate]:
     """Members of an Ibis class, for a value whose type is known but whose columns are not."""
     out: list[Candidate] = []
@@ -472,7 +543,10 @@ def complete(
     types = types or {}
     ctx = context_at(code, line, character)
     out: list[Candidate] = []
-    if ctx.kind == "member":
+    namespace = namespace_of(ctx.receiver or "") if ctx.kind == "member" else None
+    if namespace is not None:
+        out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start)
+    elif ctx.kind == "member":
         if ctx.receiver == "_":
             lines = code.split("\n")
             text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
@@ -530,6 +604,7 @@ def complete(
                                              f"column `{c}` (deferred): {t}", "schema",
                                              2 if named else 1, ctx.replace_start))
             out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
+            out += keyword_candidates(rec, method, obj, types, ctx.prefix, ctx.replace_start)
             out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
     elif ctx.kind == "identifier" and ctx.prefix:
         out = _names(code, ctx.prefix, env, schemas, ctx.replace_start)

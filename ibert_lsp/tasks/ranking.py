@@ -28,6 +28,10 @@ def receiver_kinds(cls: type, value: Any = None) -> tuple[str, ...]:
     from ibis.common.deferred import Deferred
     from ibis.expr.types.groupby import GroupedTable
 
+    from ibis.backends import BaseBackend
+
+    if issubclass(cls, BaseBackend):
+        return ("backend",)
     if issubclass(cls, ir.Table):
         return ("table",)
     if issubclass(cls, GroupedTable):
@@ -49,10 +53,10 @@ def score(name: str, kinds: tuple[str, ...]) -> int:
     return sum(counts.get(k, {}).get(name, 0) * (len(kinds) - i) for i, k in enumerate(kinds))
 
 
-def by_use(names: list[str], cls: type) -> list[str]:
-    """`names` with the ones real code calls on `cls` first (most used first), then the rest
-    in their given order."""
-    kinds = receiver_kinds(cls)
+def by_use(names: list[str], cls: type | None = None, *, kinds: tuple[str, ...] = ()) -> list[str]:
+    """`names` with the ones real code calls on `cls` (or uses in the table's `kinds`) first,
+    most used first, then the rest in their given order."""
+    kinds = kinds or (receiver_kinds(cls) if cls is not None else ())
     scored = [(score(n, kinds), i, n) for i, n in enumerate(names)]
     used = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
     rest = [s for s in scored if s[0] <= 0]

@@ -232,8 +232,10 @@ class _Walker:
         value = strip_pandas(value, scope.pandas)
         con = connection_of(value, self.root)
         if con is not None:
-            if target:
-                self.bind(scope, target, line)
+            if target:  # a connection: typed as its backend (completion, hover), never called
+                from ibert_lsp.tasks.namespaces import backend_class
+
+                self.bind(scope, target, line, typ=backend_class(con.backend))
                 scope.connections[target] = con
             return
         src = table_of(value, scope.connections, self.root, self.free_tables)
