@@ -89,3 +89,15 @@ def test_gate_errors_keep_their_position(gate):
         evaluate("t.amout", {"t": {"amount": "float64"}})
     assert err.value.kind == "attribute"
     assert err.value.line == 1 and err.value.suggestions == ["amount"]
+
+
+def test_analysis_of_real_code_crosses_whole(gate):
+    """Connections are typed as their backend class, results of calls as their classes: all of
+    it comes back through the restricted unpickler."""
+    from ibert_lsp.tasks.analysis import analyze
+
+    code = ('con = ibis.duckdb.connect()\nt = con.table("x")\nt.head()\nsql = ibis.to_sql(t)\n'
+            "cols = ibis.memtable({'a': [1]}).columns\n")
+    an = analyze(code, {})
+    assert an.types["con"].__name__ == "Backend" and an.types["t"].__name__ == "Table"
+    assert sorted(set(an.modeled_lines)) == [0, 1, 2, 3, 4]

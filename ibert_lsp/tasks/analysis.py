@@ -12,6 +12,7 @@ runs in a gate worker process when isolation is on.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
@@ -74,7 +75,23 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True,
         for b in analysis.bindings:
             if b.value is not None and not _portable(b.value):
                 b.value, b.type = None, type(b.value)
+            if b.type is not None and not _crosses(b.type):
+                b.type = None  # a type the caller would refuse to rebuild: unknown instead
+        analysis.types = {k: v for k, v in analysis.types.items() if _crosses(v)}
     return analysis
+
+
+@functools.lru_cache(maxsize=256)
+def _crosses(cls: type) -> bool:
+    """True when the caller's restricted unpickler rebuilds this class."""
+    import pickle
+
+    from ibert_lsp.validate.isolation import loads_result
+
+    try:
+        return loads_result(pickle.dumps(cls)) is cls
+    except Exception:  # noqa: BLE001 - refused or not picklable: it does not cross
+        return False
 
 
 def _portable(value: Any) -> bool:

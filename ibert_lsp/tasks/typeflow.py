@@ -59,6 +59,43 @@ def _resolve(ann: Any, owner: type) -> type | None:
     return _namespace().get(short)
 
 
+@functools.lru_cache(maxsize=512)
+def ibis_function_type(name: str) -> type | None:
+    """What `ibis.<name>(...)` returns (`memtable` → Table, `to_sql` → SQLString, ...)."""
+    import ibis
+
+    fn = getattr(ibis, name, None)
+    if name.startswith("_") or not callable(fn) or isinstance(fn, type):
+        return None
+    try:
+        ann = inspect.signature(fn).return_annotation
+    except (TypeError, ValueError):
+        return None
+    if str(ann).strip("'\"") in ("SQLString", "ibis.expr.sql.SQLString"):
+        from ibis.expr.sql import SQLString
+
+        return SQLString
+    if str(ann).strip("'\"") in ("BaseBackend", "ibis.backends.BaseBackend"):
+        from ibis.backends import BaseBackend
+
+        return BaseBackend
+    return _resolve(ann, object)
+
+
+def callee_known(node: ast.AST, types: dict[str, type]) -> bool:
+    """True when `node` calls a method ibert can name: its receiver's type is known and has it
+    (`con.list_tables()`, `t.to_parquet(...)`), or an `ibis.` function."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    func = node.func
+    if isinstance(func.value, ast.Name) and func.value.id == "ibis" and "ibis" not in types:
+        import ibis
+
+        return callable(getattr(ibis, func.attr, None))
+    owner = node_type(func.value, types)
+    return owner is not None and not func.attr.startswith("_") and hasattr(owner, func.attr)
+
+
 def _column_type() -> type:
     import ibis.expr.types as ir
 
@@ -83,6 +120,9 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute):
+            if isinstance(func.value, ast.Name) and func.value.id == "ibis" \
+                    and "ibis" not in types:
+                return ibis_function_type(func.attr)
             owner = node_type(func.value, types)
             return return_type(owner, func.attr) if owner is not None else None
         return None

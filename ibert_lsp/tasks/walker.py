@@ -18,7 +18,7 @@ from ibert_lsp.tasks.problems import (
 )
 from ibert_lsp.tasks.snippets import _cached_eval, _free_names, _segment, base_tables
 from ibert_lsp.tasks.table_sources import TableSource, connection_of, strip_pandas, table_of
-from ibert_lsp.tasks.typeflow import node_type
+from ibert_lsp.tasks.typeflow import callee_known, node_type
 from ibert_lsp.validate import policy
 from ibert_lsp.validate.errors import GateError
 
@@ -255,10 +255,12 @@ class _Walker:
         stmt_lines, sources = spliced or (self.lines, {})
         free = _free_names(value) if not sources else _snippet_names(stmt_lines, value)
         if free is None or not all(self.known(n, scope) or n in sources for n in free):
-            typ = node_type(value, {**scope.types, **{n: type(v) for n, v in
-                                                      scope.values.items()}})
+            known_types = {**scope.types, **{n: type(v) for n, v in scope.values.items()}}
+            typ = node_type(value, known_types)
             if target:
                 self.bind(scope, target, line, typ=typ)
+            elif typ is not None or callee_known(value, known_types):
+                self.an.modeled_lines.append(st.lineno - 1)  # `t.head()`: what it is, is known
             return
         rewritten = value is not original or isinstance(st, ast.AugAssign)
         seg = ast.unparse(value) if rewritten else _segment(stmt_lines, value)
@@ -277,10 +279,13 @@ class _Walker:
         except GateError as err:
             if err.kind in REPORTED_KINDS and err.line is not None and not rewritten:
                 self.an.problems.append(problem_from_gate(stmt, err, self.lines))
+            known_types = {**scope.types, **{n: type(v) for n, v in scope.values.items()}}
+            typ = node_type(value, known_types)
             if target:
-                typ = node_type(value, {**scope.types, **{n: type(v) for n, v in
-                                                          scope.values.items()}})
                 self.bind(scope, target, line, typ=typ)
+            elif err.kind in ("forbidden", "limit") and (
+                    typ is not None or callee_known(value, known_types)):
+                self.an.modeled_lines.append(st.lineno - 1)  # `t.execute()`: known, not run
             return
         except Exception:  # noqa: BLE001 - a gate bug must not hide the other statements
             if target:

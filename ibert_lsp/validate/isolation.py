@@ -156,6 +156,13 @@ class SafeUnpickler(pickle.Unpickler):
             value = super().find_class(module, name)
             if isinstance(value, type):
                 return value
+        elif module.startswith("ibis.backends") and module.split(".")[0] == "ibis":
+            # a connection's *type* (completion lists its methods); never an instance's state
+            from ibis.backends import BaseBackend
+
+            value = super().find_class(module, name)
+            if isinstance(value, type) and issubclass(value, BaseBackend):
+                return value
         raise pickle.UnpicklingError(f"the gate worker sent a {module}.{name}, which is refused")
 
 
