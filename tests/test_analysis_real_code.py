@@ -189,3 +189,12 @@ def test_imports_rebinding_gate_names_and_unknown_imports():
     an = analyze(code, {})
     assert codes(an) == []
     assert list(an.env["x"].columns) == ["a"]
+
+
+def test_settings_describe_example_tables():
+    code = ("penguins = ibis.examples.penguins.fetch()\n"
+            "t1 = penguins.filter(penguins.species == 'Adelie').sample(fraction=0.1)\n"
+            "t2 = penguins.filter(penguins.species == 'Adelie').sample(0.1)\n")
+    an = analyze(code, {"penguins": {"species": "string", "year": "int64"}})
+    # Ibis 12: `fraction` is positional-only, a real error the user would hit
+    assert codes(an) == [(1, "type-mismatch")]

@@ -134,9 +134,10 @@ def table_of(value: ast.AST, connections: dict[str, Connection], root: str | Non
             name = _literal_str(_arg(value, 1, "table_name")) or "?"
             full = inside(root, path) if path else None
             schema = file_schema(full, READERS[method]) if full and READERS[method] else None
-            return TableSource(name, schema)
+            return TableSource(name, schema if schema is not None else known.get(name))
         if method == "fetch" and (_dotted(value.func.value) or "").startswith("ibis.examples."):
-            return TableSource(value.func.value.attr, None)  # type: ignore[attr-defined]
+            name = value.func.value.attr  # type: ignore[attr-defined]
+            return TableSource(name, known.get(name))  # the settings may describe it
         if method == "sql" and owner in connections:
             return TableSource("?", None)
     return None
