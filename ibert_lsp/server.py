@@ -38,7 +38,8 @@ log = logging.getLogger("ibert.server")
 
 GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
 GATE_WORKERS = 2  # gate worker processes: a hostile document holds one, the editor keeps one
-QUICK_ANALYSIS_S = 0.3  # completion/hover wait this long for a fresh analysis, then use the last
+QUICK_ANALYSIS_S = 0.02  # completion/hover use the last finished analysis unless the current
+# one is (almost) ready: names bound above the cursor rarely change with the keystroke
 FIRST_ANALYSIS_S = 0.8  # ... or this long when the document has no finished analysis yet
 PYTHON_IDS = ("python",)
 SQL_IDS = ("sql",)
@@ -825,6 +826,12 @@ def _one_line_deserialize_errors(record: logging.LogRecord) -> bool:
     return True
 
 
+def _drop_late_cancels(record: logging.LogRecord) -> bool:
+    """A `$/cancelRequest` for a request already answered is normal (editors cancel whatever was
+    in flight when the user typed on); pygls warns about each one, which editors show as errors."""
+    return not str(record.msg).startswith("Cancel notification for unknown message id")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ibert-lsp", description="The ibert language server.")
     parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
@@ -839,6 +846,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_one_line_deserialize_errors)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_drop_late_cancels)
     if args.no_model:
         os.environ["IBERT_NO_MODEL"] = "1"
     preload()
