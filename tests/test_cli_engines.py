@@ -219,3 +219,20 @@ async def test_editor_gives_the_same_first_answers(client: LanguageClient, tmp_p
         text_document=doc, position=pos_of(text, "trips.fare /")))
     items = sorted(res.items, key=lambda i: i.sort_text or "")
     assert items[0].text_edit.new_text == " trips.distance_km"
+
+
+def test_model_docstring_summary_must_be_about_the_function():
+    from ibert_lsp.tasks.documentation import generate_docstring
+
+    class Scripted:
+        def __init__(self, text):
+            self.text = text
+
+        def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
+            return [self.text]
+
+    code = "def long_trips(t, km):\n    return t.filter(t.distance_km > km)\n"
+    off = generate_docstring(code, 0, generator=Scripted("Convert the string to upper case."))
+    assert off.source == "rule" and off.docstring.startswith("Long trips.")
+    on = generate_docstring(code, 0, generator=Scripted("Keep the trips longer than km."))
+    assert on.source == "model" and on.docstring.startswith("Keep the trips longer than km.")

@@ -122,7 +122,7 @@ def run_build(args) -> int:
 
 def run_info(args) -> int:
     from ibert_lsp.model.default import active_model, default_model_dir, outdated_reason
-    from ibert_lsp.model.hf import HFGenerator, resolve_model_dir
+    from ibert_lsp.model.hf import resolve_model_dir
 
     if args.model:
         path, in_use = Path(args.model), "given (--model)"
@@ -148,7 +148,9 @@ def run_info(args) -> int:
         import resource
 
         t0 = time.perf_counter()
-        gen = HFGenerator.load(path)
+        from ibert_lsp.model.default import load_model
+
+        gen = load_model(path)
         info["load_s"] = round(time.perf_counter() - t0, 3)
         info["params_loaded"] = gen.info["params"]
         info["rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -177,7 +179,6 @@ def run_info(args) -> int:
 
 def run_eval(args) -> int:
     from ibert_lsp.model.default import default_model_dir
-    from ibert_lsp.model.hf import HFGenerator
 
     try:
         from training.data import read_jsonl
@@ -194,7 +195,9 @@ def run_eval(args) -> int:
     unknown = sorted(set(args.tasks or ()) - set(TASKS))
     if unknown:
         raise IbertError(f"unknown task {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
-    gen = HFGenerator.load(path)
+    from ibert_lsp.model.default import load_model
+
+    gen = load_model(path)
     splits = args.splits or ["test", "test_family"]
     results = {}
     for split in splits:

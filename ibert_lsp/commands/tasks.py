@@ -105,15 +105,14 @@ def load_generator(model: str | None, *, required: bool = False):
     none and `required` is false."""
     import os
 
-    from ibert_lsp.model.default import default_model_dir, load_default
-    from ibert_lsp.model.hf import HFGenerator
+    from ibert_lsp.model.default import default_model_dir, load_default, load_model
     from ibert_lsp.model.remote import RemoteGenerator, is_remote
 
     if model and is_remote(model):  # openai+http://host:port/v1#model: a served model
         return RemoteGenerator.load(model, api_key_env=os.environ.get("IBERT_API_KEY_ENV"),
                                     require_reachable=True)
     if model:
-        return HFGenerator.load(model)
+        return load_model(model)
     gen = load_default()
     if gen is None and required:
         raise IbertError(f"no model installed at {default_model_dir()}: build it with "

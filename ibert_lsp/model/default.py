@@ -86,9 +86,20 @@ def load_default(**kwargs) -> HFGenerator | None:
         if path.exists():
             return HFGenerator.load(path, **kwargs)  # says why it cannot load
         return None
-    if found[0] == "shipped":
-        kwargs.setdefault("dtype", "float32")  # stored in fp16; decoded in fp32 on a CPU
-    return HFGenerator.load(found[1], **kwargs)
+    return load_model(found[1], **kwargs)
+
+
+def load_model(path: str | Path, **kwargs) -> HFGenerator:
+    """`HFGenerator.load`, decoding an fp16-stored ibert model (the shipped one) in fp32 on a CPU,
+    where fp16 matmuls are slow and not what the eval measured."""
+    man = Path(path) / MANIFEST
+    if "dtype" not in kwargs and kwargs.get("device", "cpu") == "cpu" and man.exists():
+        try:
+            if json.loads(man.read_text()).get("dtype") == "float16":
+                kwargs["dtype"] = "float32"
+        except (OSError, ValueError, AttributeError):
+            pass  # HFGenerator.load says what is wrong with the manifest
+    return HFGenerator.load(path, **kwargs)
 
 
 def tokens_fingerprint(tokens: list[str] | None = None) -> str:
@@ -118,9 +129,12 @@ def export_shipped(src: Path, dest: Path | None = None, *, fp16: bool = True) ->
         model = gen.model.to(torch.float16) if fp16 else gen.model
         model.save_pretrained(str(tmp / "model"), safe_serialization=True)
         gen.tokenizer.save_pretrained(str(tmp / "model"))
-        for extra in ("eval.json", "eval.md"):
-            if (Path(src) / extra).exists():
-                shutil.copy(Path(src) / extra, tmp / extra)
+        if (Path(src) / "eval.md").exists():
+            shutil.copy(Path(src) / "eval.md", tmp / "eval.md")
+        if (Path(src) / "eval.json").exists():  # the summary `ibert model info` shows, not
+            ev = json.loads((Path(src) / "eval.json").read_text())  # every example's details
+            (tmp / "eval.json").write_text(json.dumps(
+                {k: ev[k] for k in ("meta", "results") if k in ev}, indent=1))
         from ibert_lsp.tasks.prompts import PROMPT_FORMAT_VERSION
 
         manifest.update({"base": "model", "base_external": False, "adapter": None,
@@ -128,6 +142,9 @@ def export_shipped(src: Path, dest: Path | None = None, *, fp16: bool = True) ->
                          "float16" if fp16 else "float32", "prompt_format": PROMPT_FORMAT_VERSION,
                          "tokens_fingerprint": tokens_fingerprint(), "shipped": True})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
+        for f in tmp.rglob("*"):  # package data: readable by every user of the install
+            f.chmod(0o755 if f.is_dir() else 0o644)
+        tmp.chmod(0o755)
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)

@@ -390,9 +390,27 @@ def model_summaries(code: str, fn: ast.AST, style: str, generator: Any, *,
     for text in raw:
         text = prompts.parse_output("documentation", text, inp).strip().strip('"').strip()
         first = text.split("\n")[0].strip()
-        if _SENTENCE.match(first) and first not in out:
+        if _SENTENCE.match(first) and first not in out and _about(first, fn):
             out.append(first)
     return out
+
+
+def _about(summary: str, fn: ast.AST) -> bool:
+    """Relevance of a model summary: it names something the function has (a word of its name,
+    a parameter, a method it calls, a column it reads) — not a sentence about anything."""
+    own: set[str] = set(re.split(r"_+", getattr(fn, "name", "").lower()))
+    for node in ast.walk(fn):
+        if isinstance(node, ast.arg):
+            own |= set(node.arg.lower().split("_"))
+        elif isinstance(node, ast.Attribute):
+            own |= set(node.attr.lower().split("_"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            own |= set(re.findall(r"[a-z]+", node.value.lower()))
+    own = {w.rstrip("s") for w in own if len(w) >= 3}
+    if not own:  # `def f(a)`: nothing to judge the summary by
+        return True
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", summary.lower())}
+    return bool(words & own)
 
 
 def function_lines(code: str) -> list[tuple[int, str]]:
