@@ -37,7 +37,7 @@ from ibert_lsp import config as cfg
 log = logging.getLogger("ibert.server")
 
 GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
-GATE_WORKERS = 2  # gate worker processes: a hostile document holds one, the editor keeps one
+INTERACTIVE_LANE = "interactive"  # gate workers of their own for completion, hover, actions
 QUICK_ANALYSIS_S = 0.02  # completion/hover use the last finished analysis unless the current
 # one is (almost) ready: names bound above the cursor rarely change with the keystroke
 FIRST_ANALYSIS_S = 0.8  # ... or this long when the document has no finished analysis yet
@@ -74,8 +74,11 @@ class IbertServer(LanguageServer):
         self.analysis_pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ibert-gate")
         # requests the user waits for (completion, hover, actions) never queue behind a long
         # document analysis: their gate calls go to the other worker process
-        self.interactive_pool = cf.ThreadPoolExecutor(max_workers=2,
-                                                      thread_name_prefix="ibert-interactive")
+        from ibert_lsp.validate import isolation
+
+        self.interactive_pool = cf.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="ibert-interactive",
+            initializer=isolation.set_lane, initargs=(INTERACTIVE_LANE,))
         self._told_too_large: set[str] = set()
         self.io_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ibert-io")
         self.worker = None  # GenerationWorker, created when the model feature is on
@@ -809,8 +812,9 @@ def create_server() -> IbertServer:
 
     from ibert_lsp.validate import isolation
 
-    # every document, setting and model output is interpreted in gate worker processes
-    isolation.enable(workers=GATE_WORKERS)
+    # every document, setting and model output is interpreted in gate worker processes: one
+    # for analyses, one for the requests a user waits for
+    isolation.enable(workers=1, lanes=(isolation.DEFAULT_LANE, INTERACTIVE_LANE))
     isolation.prewarm()
     server = IbertServer()
     for module in (lifecycle, diagnostics, completion, inline, actions, hover, commands):

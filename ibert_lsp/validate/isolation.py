@@ -45,8 +45,10 @@ _HEADER = struct.Struct("!Q")
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 _ENABLED = False
 _IN_WORKER = False
-_POOL: Pool | None = None
+_POOLS: dict[str, Pool] = {}  # lane -> its own workers
 _POOL_LOCK = threading.Lock()
+_LANE = threading.local()
+DEFAULT_LANE = "default"
 
 
 # --- marking functions ---------------------------------------------------------------------------
@@ -67,24 +69,33 @@ def isolated(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def enable(workers: int = 1) -> None:
-    """Route every `@isolated` call of this process through a pool of `workers` processes."""
-    global _ENABLED, _POOL
+def enable(workers: int = 1, lanes: tuple[str, ...] = (DEFAULT_LANE,)) -> None:
+    """Route every `@isolated` call of this process through worker processes: `workers` per
+    lane. A thread picks its lane with `set_lane` (the server gives the requests a user waits
+    for their own lane, so they never queue behind a long analysis); others use the default."""
+    global _ENABLED
     with _POOL_LOCK:
         _ENABLED = True
-        if _POOL is None:
-            _POOL = Pool(workers)
-        else:
-            _POOL.resize(workers)
+        for lane in {DEFAULT_LANE, *lanes}:
+            if lane in _POOLS:
+                _POOLS[lane].resize(workers)
+            else:
+                _POOLS[lane] = Pool(workers)
+
+
+def set_lane(name: str) -> None:
+    """The lane this thread's gate calls use (e.g. as a ThreadPoolExecutor initializer)."""
+    _LANE.name = name
 
 
 def disable() -> None:
-    global _ENABLED, _POOL
+    global _ENABLED
     with _POOL_LOCK:
         _ENABLED = False
-        old, _POOL = _POOL, None
-    if old is not None:
-        old.close()
+        old = list(_POOLS.values())
+        _POOLS.clear()
+    for p in old:
+        p.close()
 
 
 def enabled() -> bool:
@@ -92,17 +103,21 @@ def enabled() -> bool:
 
 
 def pool() -> Pool:
-    global _POOL
+    lane = getattr(_LANE, "name", DEFAULT_LANE)
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = Pool(1)
-        return _POOL
+        p = _POOLS.get(lane) or _POOLS.get(DEFAULT_LANE)
+        if p is None:
+            p = _POOLS[DEFAULT_LANE] = Pool(1)
+        return p
 
 
 def prewarm() -> None:
     """Start the workers now (in the background) so the first request does not wait."""
     if enabled():
-        pool().prewarm()
+        with _POOL_LOCK:
+            pools = list(_POOLS.values())
+        for p in pools:
+            p.prewarm()
 
 
 # --- results the caller accepts ------------------------------------------------------------------
@@ -204,8 +219,16 @@ class Worker:
         head = self._read_exact(out, _HEADER.size, timeout)
         (size,) = _HEADER.unpack(head)
         if size > MAX_RESULT_BYTES:
+            self.kill()  # its frame is not read: the stream is out of step
             raise GateError("limit", "the gate worker's answer is too large")
-        return loads_result(self._read_exact(out, size, timeout))
+        data = self._read_exact(out, size, timeout)
+        try:
+            return loads_result(data)
+        except pickle.UnpicklingError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a value that does not rebuild: refused
+            raise pickle.UnpicklingError(f"the gate worker's answer does not rebuild: "
+                                         f"{type(exc).__name__}") from None
 
     def _read_exact(self, out: Any, n: int, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
@@ -340,12 +363,14 @@ class Pool:
             self._replace(worker)
             raise GateError("timeout", f"the check took longer than {timeout:g} s and was "
                             "stopped") from None
-        except (EOFError, BrokenPipeError, ConnectionError, OSError, pickle.UnpicklingError,
-                struct.error) as exc:
+        except pickle.UnpicklingError as exc:
+            # the whole frame was read: the worker is in step and keeps serving; the value
+            # it sent (a function, a module stand-in) is simply not one the caller accepts
+            self.idle.put(worker) if worker.alive() else self._replace(worker)
+            raise GateError("forbidden", str(exc)) from None
+        except (EOFError, BrokenPipeError, ConnectionError, OSError, struct.error):
             self.stats["crashes"] += 1
             self._replace(worker)
-            if isinstance(exc, pickle.UnpicklingError):
-                raise GateError("forbidden", str(exc)) from None
             raise GateError("limit", "the check exceeded the gate's limits (memory, CPU time or "
                             "files) and was stopped") from None
         except BaseException:
