@@ -289,3 +289,28 @@ def test_sqlite_integer_division_abstains_with_reason() -> None:
     assert not res.verified and "truncates" in res.reason
     code = verified("SELECT id, amount / 2 AS half FROM trips")  # a real divided: same in both
     assert_sqlite_meaning("SELECT id, amount / 2 AS half FROM trips", code)
+
+
+def test_larger_run_hitting_a_limit_keeps_the_weak_proof(monkeypatch) -> None:
+    """A proof made only of empty results is retried on 200 rows; when that run cannot finish
+    (time, memory) no difference was found, so the weak proof stands and says so; a difference
+    found there still rejects."""
+    import ibert_lsp.validate.equivalence as eq
+
+    real = eq.check_sql_vs_ibis
+    sql = "SELECT id FROM trips WHERE amount < amount"  # always empty: a weak proof
+
+    def fake(kind):
+        def check(*args, **kwargs):
+            if kwargs.get("n_rows") == 200:
+                return eq.Verdict(False, "seed 3: the SQL query ran longer than 5 s", {"kind": kind})
+            return real(*args, **kwargs)
+        return check
+
+    monkeypatch.setattr(eq, "check_sql_vs_ibis", fake("timeout"))
+    res = translate(sql, SCHEMAS, dialect="duckdb")
+    assert res.verified and "weak" in res.reason, res.reason
+    assert "ran longer" in res.checks["larger"]["not_run"]
+    monkeypatch.setattr(eq, "check_sql_vs_ibis", fake("mismatch"))
+    res = translate(sql, SCHEMAS, dialect="duckdb")
+    assert not res.verified and "on 200 rows" in res.reason
