@@ -88,3 +88,20 @@ def test_bad_sql_names_what_and_where(sql, needle, monkeypatch, capsys) -> None:
     assert code == 2 and out == ""
     assert err.startswith("no verified translation: ") and needle in err
     assert "Traceback" not in err
+
+
+def test_sqlite_dialect_quirks_through_the_cli(monkeypatch, capsys) -> None:
+    code, out, err = run(["--schema", SCHEMA, "--dialect", "sqlite"],
+                         'select status from orders where status <> "void" and amount = \'250\' '
+                         "group by status order by count(*) desc limit 2", monkeypatch, capsys)
+    assert code == 0 and err == "", err
+    assert 'orders.status != "void"' in out and "orders.amount == 250" in out
+    assert ".order_by(_.agg0.desc())" in out
+
+
+def test_sqlite_only_query_names_the_column(monkeypatch, capsys) -> None:
+    code, out, err = run(["--schema", SCHEMA, "--dialect", "sqlite"],
+                         "select status, amount from orders group by status", monkeypatch, capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("no verified translation: column 'amount' is neither grouped nor aggregated")
+    assert "\n" not in err.strip()
