@@ -1,0 +1,1 @@
+"""External SQL -> Ibis benchmark suites, rebuilt from local checkouts of public datasets."""
