@@ -53,7 +53,7 @@ def namespace_hover(receiver: str, word: str) -> str | None:
             return None
         text = _member_hover(f"ibis.{detail}", word, member)
         if word == "connect":
-            params = ", ".join(connect_parameters(cls))
+            params = ", ".join(connect_parameters(cls, detail))
             text += f"\n\nConnection parameters of the {detail} backend: `{params}`" if params \
                 else ""
         return text

@@ -394,6 +394,32 @@ def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(members[n] for n in by_use(list(members), cls))
 
 
+def _inside_call(text: str, names: tuple[str, ...]) -> bool:
+    """Whether the cursor (end of `text`) is inside a call to one of `names` (`s.across(`)."""
+    p = _innermost_open_paren(text)
+    while p is not None:
+        callee = receiver_before(text, p) or ""
+        if callee.rsplit(".", 1)[-1] in names:
+            return True
+        p = _innermost_open_paren(text[:p])
+    return False
+
+
+def local_first(cands: list[Candidate], code: str, line: int) -> list[Candidate]:
+    """Within a rank, the names this document already uses after a `.` first (most used
+    first): a file that wrote `ibis.athena` or `.head(` once will likely again."""
+    used: dict[str, int] = {}
+    lines = code.split("\n")
+    for name in _ATTR_USE.findall("\n".join(lines[:line] + lines[line + 1:])):  # not this line
+        used[name] = used.get(name, 0) + 1
+    if not used:
+        return cands
+    return sorted(cands, key=lambda c: (c.rank, -used.get(c.label, 0)))  # stable
+
+
+_ATTR_USE = re.compile(r"\.([A-Za-z_]\w*)")
+
+
 def namespace_candidates(namespace: tuple[str, Any], prefix: str,
                          rstart: int) -> list[Candidate]:
     """`ibis.`, `ibis.duckdb.`, `ibis.examples.`, `ibis.examples.penguins.`: their names,
@@ -440,7 +466,7 @@ def keyword_candidates(rec: str, method: str, obj: Any, types: dict[str, type], 
     namespace = namespace_of(rec) if rec else None
     fn: Any = None
     if namespace and namespace[0] == "backend_module" and method == "connect":
-        names = connect_parameters(backend_class(namespace[1]))
+        names = connect_parameters(backend_class(namespace[1]), namespace[1])
     else:
         if namespace and namespace[0] == "ibis":
             fn = getattr(ibis, method, None)
@@ -551,6 +577,14 @@ def complete(
             lines = code.split("\n")
             text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
             obj = _scope_table(text, schemas, env)
+            if _inside_call(text, ("across",)):  # `s.across(..., _.mean())`: `_` is a column
+                import ibis.expr.types as ir
+
+                obj, types = None, {**types, "_": ir.Column}
+            elif obj is None:  # the table `_` stands for is unknown: its methods
+                import ibis.expr.types as ir
+
+                types = {**types, "_": ir.Table}
         elif (ctx.receiver or "").startswith(("_.", "_[")):
             # `_.col.`: the column of the table the enclosing call applies to
             lines = code.split("\n")
@@ -560,7 +594,7 @@ def complete(
                 if scope_table is not None else None
         else:
             obj = evaluate_receiver(ctx.receiver or "", schemas, env)
-        cls = None if obj is not None or ctx.receiver == "_" else type_of(ctx.receiver or "", types)
+        cls = None if obj is not None else type_of(ctx.receiver or "", types)
         if obj is not None:
             out = member_candidates(obj, ctx.prefix, ctx.replace_start)
             if ctx.receiver == "_":
@@ -611,6 +645,8 @@ def complete(
         if use_jedi and len(out) < 5:
             seen = {c.label for c in out}
             out += [c for c in jedi_candidates(code, line, character, path) if c.label not in seen]
+    if ctx.kind == "member":
+        out = local_first(out, code, line)
     if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
         seen = {c.insert_text for c in out}
         for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,

@@ -52,10 +52,15 @@ def example_names() -> tuple[str, ...]:
     return tuple(sorted(n for n in meta if isinstance(n, str) and n.isidentifier()))
 
 
-def connect_parameters(cls: type) -> list[str]:
-    """Keyword names `ibis.<backend>.connect(...)` accepts (it forwards to `do_connect`)."""
+def connect_parameters(cls: type, name: str | None = None) -> list[str]:
+    """Keyword names `ibis.<backend>.connect(...)` accepts (it forwards to `do_connect`); for a
+    backend whose driver is not installed, read from its source (parsed, never imported)."""
     import inspect
 
+    from ibis.backends import BaseBackend
+
+    if cls is BaseBackend and name:
+        return _source_connect_parameters(name)
     fn = getattr(cls, "do_connect", None)
     try:
         params = inspect.signature(fn).parameters if fn else {}
@@ -63,6 +68,28 @@ def connect_parameters(cls: type) -> list[str]:
         return []
     return [p.name for p in params.values() if p.name != "self"
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+@functools.lru_cache(maxsize=64)
+def _source_connect_parameters(name: str) -> list[str]:
+    import ast
+    import importlib.util
+
+    if name not in backend_names():
+        return []
+    try:
+        spec = importlib.util.find_spec(f"ibis.backends.{name}")
+        source = Path(spec.origin).read_text() if spec and spec.origin else ""
+        tree = ast.parse(source)
+    except (ImportError, OSError, ValueError, SyntaxError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Backend":
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name == "do_connect":
+                    a = fn.args
+                    return [p.arg for p in [*a.args, *a.kwonlyargs] if p.arg != "self"]
+    return []
 
 
 def namespace_of(receiver: str) -> tuple[str, Any] | None:

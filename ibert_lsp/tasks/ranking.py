@@ -41,7 +41,8 @@ def receiver_kinds(cls: type, value: Any = None) -> tuple[str, ...]:
     if issubclass(cls, ir.Value):
         family = ("numeric" if issubclass(cls, ir.NumericValue) else
                   "string" if issubclass(cls, ir.StringValue) else
-                  "temporal" if issubclass(cls, ir.TemporalValue) else
+                  "temporal" if issubclass(cls, (ir.TimestampValue, ir.DateValue, ir.TimeValue,
+                                                 ir.IntervalValue)) else
                   "boolean" if issubclass(cls, ir.BooleanValue) else None)
         return ((family,) if family else ()) + ("column", "deferred")
     return ()
