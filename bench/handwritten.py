@@ -149,20 +149,19 @@ def model_only_first(rec: dict, gen, n: int) -> str | None:
     inp = dict(rec["input"])
     if task == "code_completion":
         inp.setdefault("suffix", "")
-    if task == "error_resolution":
-        inp["error"] = "error"
+    if task == "error_resolution":  # the error the old CLI passed: what the gate reports
+        from ibert_lsp.tasks.analysis import analyze
+
+        probs = analyze(inp["code"], rec["tables"]).problems
+        inp["error"] = probs[0].message if probs else ""
     if task == "documentation":
         inp["style"] = "google"
-    if task == "qa":
-        pass
     checked = checked_candidates(gen, task, inp, ctx, n=n, deadline_s=20)
     ok = [c.text for c in checked if c.verdict.ok]
     if not ok:
         return None
     if task == "code_completion":
         return inp["prefix"].split("\n")[-1] + ok[0]
-    if task == "qa":
-        return ok[0]
     return ok[0]
 
 

@@ -21,7 +21,8 @@ from ibert_lsp.commands.io import add_schema_options, read_input
 from ibert_lsp.errors import IbertError
 from ibert_lsp.model.candidates import CANDIDATES
 
-# The model is asked when the deterministic engines found fewer answers than this.
+# The model is asked when the deterministic engines found fewer answers than this (fixes: when
+# the rules found none, as the editor's quick fix does).
 ENOUGH = 3
 # Completion answers printed at most (the deterministic engine lists every member).
 MAX_SHOWN = 10
@@ -283,11 +284,10 @@ def fix_answers(args, code: str, schemas: dict, error: str | None) -> list[Shown
     if an.problems:
         p = an.problems[0]
         found = fixes(code, schemas, p, analysis=an)
-        if len(found) < ENOUGH and _generator(args) is not None:
-            more = fixes(code, schemas, p, analysis=an, generator=_generator(args),
-                         n_model=args.candidates, max_new_tokens=args.max_new_tokens or 96,
-                         deadline_s=args.timeout)
-            found += [f for f in more if f.new_text not in {g.new_text for g in found}]
+        if not found and _generator(args) is not None:  # as the editor's quick fix does
+            found = fixes(code, schemas, p, analysis=an, generator=_generator(args),
+                          n_model=args.candidates, max_new_tokens=args.max_new_tokens or 96,
+                          deadline_s=args.timeout)
         for f in found:
             shown.append(Shown(f.apply(code).rstrip("\n"), f.source,
                                f"{f.title}: {f.data.get('why', 'the error is gone')}"))
