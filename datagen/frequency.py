@@ -46,6 +46,8 @@ MODULE = "ibis"  # names used after `ibis.` (functions, submodules, `_`)
 BACKEND = "backend"  # methods called on a connection (`con.table`, `con.read_parquet`)
 BACKEND_MODULE = "backend_module"  # names used after `ibis.<backend>.` (`connect`, ...)
 EXAMPLES = "examples"  # datasets fetched from `ibis.examples`
+OUTPUT_NAMES = "output_names"  # keyword names of new columns in agg/aggregate/mutate/select
+OUTPUT_METHODS = ("agg", "aggregate", "mutate", "select", "group_by")
 FAMILIES = ("numeric", "string", "temporal", "boolean")
 EXTS = (".py", ".ipynb", ".qmd", ".md")
 READERS = {"read_parquet", "read_csv", "read_json", "read_delta", "read_geo", "read_xlsx",
@@ -200,7 +202,7 @@ class Counter4:
         self.api = api
         self.counts: dict[str, Counter] = {
             k: Counter() for k in (*KINDS, *FAMILIES, MODULE, BACKEND, BACKEND_MODULE,
-                                   EXAMPLES)}
+                                   EXAMPLES, OUTPUT_NAMES)}
         self.calls = 0
 
     # ------------------------------------------------------------------ expressions
@@ -283,6 +285,10 @@ class Counter4:
         kind = {"deferred_root": "table"}.get(v.kind, v.kind)
         if kind not in KINDS or meth not in self.api.methods(kind):
             return None
+        if kind in ("table", "grouped") and meth in OUTPUT_METHODS:
+            for k in node.keywords:  # `agg(n=...)`: the names people give new columns
+                if k.arg:
+                    self.counts[OUTPUT_NAMES][k.arg] += 1
         self.calls += 1
         self.counts[kind][meth] += 1
         if kind == "column" and v.family:
@@ -470,7 +476,9 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
                                "ibis": "names used after `ibis.` (functions, submodules, _)",
                                "backend": "methods called on a connection (con.table, ...)",
                                "backend_module": "names used after ibis.<backend>. (connect)",
-                               "examples": "datasets fetched with ibis.examples.<name>.fetch()"}},
+                               "examples": "datasets fetched with ibis.examples.<name>.fetch()",
+                               "output_names": "keyword names in agg/aggregate/mutate/select/"
+                                               "group_by calls (new columns)"}},
             "counts": counts}
 
 

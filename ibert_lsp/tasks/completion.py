@@ -394,6 +394,32 @@ def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(members[n] for n in by_use(list(members), cls))
 
 
+OUTPUT_METHODS = {"agg", "aggregate", "mutate"}
+_OUTPUT_KWARG = re.compile(r"\.(?:agg|aggregate|mutate|select|group_by)\(\s*([A-Za-z_]\w*)\s*=(?!=)")
+
+
+def output_name_candidates(code: str, line: int, method: str, prefix: str,
+                           rstart: int) -> list[Candidate]:
+    """`name=` for a new column: the names this file already gives new columns first, then the
+    ones real code gives most (`count=`, ...)."""
+    lines = code.split("\n")
+    local: dict[str, int] = {}
+    for name in _OUTPUT_KWARG.findall("\n".join(lines[:line] + lines[line + 1:])):
+        local[name] = local.get(name, 0) + 1
+    common = by_use(list(_common_output_names()), kinds=("output_names",))[:3]
+    names = sorted(local, key=lambda n: -local[n]) + [n for n in common if n not in local]
+    out = [Candidate(f"{n}=", f"{n}=", "variable", f"new column ({method})", "", "ibis", 0, rstart)
+           for n in names[:4]]
+    return _filter(out, prefix)
+
+
+@functools.lru_cache(maxsize=1)
+def _common_output_names() -> tuple[str, ...]:
+    from ibert_lsp.tasks.ranking import _counts
+
+    return tuple(_counts().get("output_names", {}))
+
+
 def _inside_call(text: str, names: tuple[str, ...]) -> bool:
     """Whether the cursor (end of `text`) is inside a call to one of `names` (`s.across(`)."""
     p = _innermost_open_paren(text)
@@ -638,6 +664,10 @@ def complete(
                                              f"column `{c}` (deferred): {t}", "schema",
                                              2 if named else 1, ctx.replace_start))
             out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
+            if method in OUTPUT_METHODS and ctx.kind == "argument":
+                # `agg(` / `mutate(`: most often a new column's name comes first
+                out = output_name_candidates(code, line, method, ctx.prefix,
+                                             ctx.replace_start) + out
             out += keyword_candidates(rec, method, obj, types, ctx.prefix, ctx.replace_start)
             out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
     elif ctx.kind == "identifier" and ctx.prefix:
