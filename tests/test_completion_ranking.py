@@ -45,3 +45,37 @@ def test_column_methods_after_deferred_column():
     labels = ranked("flights.filter(_.dep_delay.")
     assert "resolve" not in labels[:20]
     assert "mean" in labels[:10]
+
+
+def ranked_in(code: str, schemas: dict | None = None) -> list[str]:
+    from ibert_lsp.tasks.analysis import analyze
+
+    lines = code.split("\n")
+    line = len(lines) - 1
+    an = analyze(code, schemas or {})
+    found = complete(code, line, len(lines[-1]), schemas or {}, env=an.env_before(line),
+                     types=an.types_before(line), use_jedi=False)
+    return [c.label for c in sorted(found, key=lambda c: c.rank)]
+
+
+def test_namespaces_real_code_starts_from():
+    assert "connect" in ranked_in("import ibis\ncon = ibis.")[:5]
+    assert ranked_in("con = ibis.duckdb.")[0] == "connect"
+    assert ranked_in("con = ibis.duckdb.connect(")[0] == "database="
+    assert ranked_in("con = ibis.postgres.connect(")[:2] == ["host=", "user="]  # no driver here
+    assert ranked_in("t = ibis.examples.")[0] == "penguins"
+    assert ranked_in("t = ibis.examples.penguins.") == ["fetch"]
+    assert ranked_in('con = ibis.duckdb.connect()\ncon.')[0] == "table"
+
+
+def test_names_this_file_uses_come_first():
+    assert ranked_in("import ibis\n# pip install 'ibis-framework[athena]'\nx = ibis.athena\n"
+                     "con = ibis.")[0] == "athena"
+
+
+def test_new_column_names_first_in_agg():
+    labels = ranked("flights.group_by('carrier').agg(")
+    assert labels[0] == "count="
+    labels = ranked_in("t.agg(total_delay=t.d.sum())\nu.group_by('a').agg(",
+                       {"t": {"d": "int64"}, "u": {"a": "string"}})
+    assert labels[0] == "total_delay="

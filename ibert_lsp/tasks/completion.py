@@ -431,19 +431,20 @@ def _inside_call(text: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def local_first(cands: list[Candidate], code: str, line: int) -> list[Candidate]:
-    """Within a rank, the names this document already uses after a `.` first (most used
-    first): a file that wrote `ibis.athena` or `.head(` once will likely again."""
+def local_first(cands: list[Candidate], code: str, line: int, receiver: str) -> list[Candidate]:
+    """Within a rank, the names this document already uses after the same receiver first
+    (most used first): a file that wrote `ibis.athena` or `t.head(` once will likely again."""
+    root = re.match(r"[A-Za-z_]\w*", receiver.strip())
+    if root is None:
+        return cands
     used: dict[str, int] = {}
     lines = code.split("\n")
-    for name in _ATTR_USE.findall("\n".join(lines[:line] + lines[line + 1:])):  # not this line
+    pattern = re.compile(rf"(?<![\w.]){re.escape(root.group(0))}\.([A-Za-z_]\w*)")
+    for name in pattern.findall("\n".join(lines[:line] + lines[line + 1:])):  # not this line
         used[name] = used.get(name, 0) + 1
     if not used:
         return cands
     return sorted(cands, key=lambda c: (c.rank, -used.get(c.label, 0)))  # stable
-
-
-_ATTR_USE = re.compile(r"\.([A-Za-z_]\w*)")
 
 
 def namespace_candidates(namespace: tuple[str, Any], prefix: str,
@@ -676,7 +677,7 @@ def complete(
             seen = {c.label for c in out}
             out += [c for c in jedi_candidates(code, line, character, path) if c.label not in seen]
     if ctx.kind == "member":
-        out = local_first(out, code, line)
+        out = local_first(out, code, line, ctx.receiver or "")
     if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
         seen = {c.insert_text for c in out}
         for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,
