@@ -217,6 +217,7 @@ def test_default_model_dir_follows_ibert_home(tmp_path, monkeypatch, model_dir):
     from ibert_lsp.model import default
 
     monkeypatch.setenv("IBERT_HOME", str(tmp_path))
+    monkeypatch.setenv("IBERT_SHIPPED_MODEL", "none")  # as an install without the shipped model
     assert default.default_model_dir() == tmp_path / "models" / "default"
     assert default.load_default() is None
     shutil.copytree(model_dir, tmp_path / "models" / "default")
