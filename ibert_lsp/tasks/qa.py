@@ -241,7 +241,7 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
     """Ibis code for a question that names its columns ("average fare per city", "trips with a
     fare over 20 sorted by distance"), built through the quoting layer, and the Ibis API names
     it uses; None when the question names no column and no aggregation."""
-    from ibert_lsp.tasks.codebuild import colref, is_name, pystr
+    from ibert_lsp.tasks.codebuild import colref, is_name, kwarg, pystr
 
     q = question.lower()
     words = re.findall(r"[a-z_][a-z0-9_]*", q)
@@ -335,7 +335,7 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
         api.append("group_by")
         if agg:
             out = f"{agg}_{agg_col}"
-            expr += f".agg({out}={colref('_', agg_col)}.{agg}())"
+            expr += f".agg({kwarg(out, colref('_', agg_col) + f'.{agg}()')})"
             api += ["agg", agg]
         else:
             out = "n"
@@ -412,7 +412,12 @@ def answers(
             a.why = v.reason
             out.append(a)
 
-    composed = compose(question, schemas)
+    from ibert_lsp.tasks.codebuild import CodeBuildError
+
+    try:
+        composed = compose(question, schemas)
+    except CodeBuildError:  # a column name no keyword argument can carry: no composed answer
+        composed = None
     if composed:
         code, used = composed
         # headline the most specific API the code uses (`mean` before `group_by`)
