@@ -53,6 +53,7 @@ export const DOCSTRING_STYLES: readonly string[] = ["google", "numpy"];
 export const SERVER_SETTINGS: readonly ServerSettingSpec[] = [
   { key: "modelPath", serverKey: "modelPath", kind: "path", default: null },
   { key: "adapter", serverKey: "adapter", kind: "path", default: null },
+  { key: "apiKeyEnv", serverKey: "apiKeyEnv", kind: "string", default: null },
   { key: "device", serverKey: "device", kind: "string", default: "cpu" },
   { key: "maxLatencyMs", serverKey: "maxLatencyMs", kind: "number", default: 500 },
   { key: "dialect", serverKey: "dialect", kind: "enum", default: "duckdb", enum: SQL_DIALECTS },

@@ -111,8 +111,10 @@ test("package.json declares every server setting with the same default and a des
   for (const spec of SERVER_SETTINGS) {
     const p = props[`ibert.${spec.key}`];
     assert.ok(p, `ibert.${spec.key} missing from package.json`);
-    // Paths are plain strings in the Settings editor; "" stands for the server's default (null).
-    assert.deepEqual(p.default, spec.kind === "path" ? "" : spec.default, `default of ibert.${spec.key}`);
+    // Paths and optional strings are plain strings in the Settings editor; "" stands for the
+    // server's default (null).
+    assert.deepEqual(p.default, spec.kind === "path" || spec.default === null ? "" : spec.default,
+      `default of ibert.${spec.key}`);
     assert.ok((p.description ?? p.markdownDescription ?? "").length > 20, `description of ibert.${spec.key}`);
     if (spec.enum) {
       assert.deepEqual(p.enum, [...spec.enum], `enum of ibert.${spec.key}`);
