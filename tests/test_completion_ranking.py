@@ -79,3 +79,12 @@ def test_new_column_names_first_in_agg():
     labels = ranked_in("t.agg(total_delay=t.d.sum())\nu.group_by('a').agg(",
                        {"t": {"d": "int64"}, "u": {"a": "string"}})
     assert labels[0] == "total_delay="
+
+
+def test_unknown_columns_come_from_what_the_file_writes():
+    code = ('p = ibis.examples.penguins.fetch()\n'
+            'x = p.filter(p.species == "a").select(p.island)\n'
+            "y = p.")
+    labels = ranked_in(code)
+    assert labels[:2] == ["species", "island"] and "filter" in labels
+    assert "filte" not in labels

@@ -420,6 +420,34 @@ def _common_output_names() -> tuple[str, ...]:
     return tuple(_counts().get("output_names", {}))
 
 
+def _holds_columns(cls: type | None) -> bool:
+    import ibis.expr.types as ir
+    from ibis.expr.types.groupby import GroupedTable
+
+    return cls is not None and (issubclass(cls, ir.Table) or issubclass(cls, GroupedTable))
+
+
+def file_names_after(code: str, line: int, ctx: Context, known: list[Candidate]) -> list[Candidate]:
+    """For a table whose columns ibert cannot read: the names this file writes after the same
+    receiver (`penguins.species`, `_.species`) — most likely its columns; said to come from
+    the file, not from a schema."""
+    root = re.match(r"[A-Za-z_]\w*", (ctx.receiver or "").strip())
+    if root is None:
+        return []
+    lines = code.split("\n")
+    text = "\n".join(lines[:line] + lines[line + 1:])
+    pattern = re.compile(rf"(?<![\w.]){re.escape(root.group(0))}\.([A-Za-z_]\w*)\b(?!\s*\()")
+    counts: dict[str, int] = {}
+    for name in pattern.findall(text):
+        counts[name] = counts.get(name, 0) + 1
+    have = {c.label for c in known}
+    names = sorted((n for n in counts if n not in have), key=lambda n: -counts[n])
+    out = [Candidate(n, n, "column", "used in this file", f"`{n}`: written after "
+                     f"`{root.group(0)}.` elsewhere in this file (its schema is not known)",
+                     "document", 0, ctx.replace_start) for n in names]
+    return _filter(out, ctx.prefix)
+
+
 def _inside_call(text: str, names: tuple[str, ...]) -> bool:
     """Whether the cursor (end of `text`) is inside a call to one of `names` (`s.across(`)."""
     p = _innermost_open_paren(text)
@@ -628,6 +656,10 @@ def complete(
                 out = [c for c in out if c.kind == "column"]  # `_` defers to columns
         elif cls is not None:  # the type is known, the columns are not: its methods
             out = class_candidates(cls, ctx.prefix, ctx.replace_start)
+            if _holds_columns(cls):
+                out = file_names_after(code, line, ctx, out) + out
+        elif ctx.receiver == "_" or _holds_columns(cls):
+            out = file_names_after(code, line, ctx, out)
         elif use_jedi:
             out = jedi_candidates(code, line, character, path)
     elif ctx.kind in ("argument", "string_argument"):
