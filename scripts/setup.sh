@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up ibert in .venv with its tested dependency set (CPU torch, pinned constraints).
 #   scripts/setup.sh          runtime + dev Python packages
-#   scripts/setup.sh --dev    also the test tools outside Python: Neovim (apt) and the VS Code
-#                             extension's node packages
+#   scripts/setup.sh --dev    also the test tools outside Python: Neovim (apt), the VS Code
+#                             extension's node packages and the tools of its end-to-end test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -32,5 +32,8 @@ if [ "${1:-}" = "--dev" ]; then
     echo "[setup] installing the VS Code extension's node packages"
     (cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
+  # the VS Code end-to-end test's tools (Node 24, code-server, playwright-core, chromium); on
+  # failure it records why, and the test skips with that reason
+  bash tests/e2e_vscode/setup.sh
 fi
 echo "[setup] ready: .venv/bin/ibert, .venv/bin/ibert-lsp"

@@ -54,7 +54,7 @@ import {
   removedKeys,
   type ServerOptions,
 } from "./settings";
-import { RestartPolicy, modelStateFrom, renderStatus, type StatusModel } from "./status";
+import { RestartPolicy, modelStateFrom, renderStatus, serverLogLevel, type StatusModel } from "./status";
 
 const CLIENT_ID = "ibert";
 const ANSWER_SCHEME = "ibert-answer";
@@ -253,7 +253,9 @@ class IbertExtension implements vscode.Disposable {
             if (/^(\w+\.)*\w*(Error|Exception|Exit)\b/.test(line)) {
               this.lastServerError = line;
             }
-            return t.error(msg, ...args);
+            // The server's own log lines say their level; only errors are shown as errors.
+            const level = msg instanceof Error ? "error" : serverLogLevel(line);
+            return level === "error" ? t.error(msg, ...args) : t[level](line);
           };
         }
         const v = Reflect.get(t, p, t);

@@ -148,6 +148,28 @@ function pickString(r: Record<string, unknown>, keys: string[]): string | undefi
   return undefined;
 }
 
+export type ServerLogLevel = "debug" | "info" | "warn" | "error";
+
+const PY_LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) /;
+const PY_LEVEL: Record<string, ServerLogLevel> = {
+  DEBUG: "debug",
+  INFO: "info",
+  WARNING: "warn",
+  ERROR: "error",
+  CRITICAL: "error",
+};
+
+/**
+ * The level of one line the server wrote to stderr. The server's log lines carry their level
+ * (`<date> <time> <logger> <LEVEL> <message>`, Python's logging); anything else on stderr (a
+ * traceback, a crash message) is an error. vscode-languageclient would tag every stderr line
+ * `[error]`, so a harmless warning would look like a failure.
+ */
+export function serverLogLevel(line: string): ServerLogLevel {
+  const m = PY_LOG_LINE.exec(line);
+  return m ? PY_LEVEL[m[1]] : "error";
+}
+
 /**
  * Restart policy for a server process that exits: restart at once, up to `maxRestarts` times in
  * `windowMs`; beyond that, stop and tell the user (a server that crashes at start-up would

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { RestartPolicy, formatLatency, modelStateFrom, renderStatus } from "../src/status";
+import { RestartPolicy, formatLatency, modelStateFrom, renderStatus, serverLogLevel } from "../src/status";
 
 test("running: model state and last latency in the text", () => {
   const v = renderStatus({ server: "running", model: "loaded", modelName: "default", lastLatencyMs: 142.6, lastRequest: "inline completion" });
@@ -51,4 +51,15 @@ test("restart policy: restarts up to the limit inside the window, then stops", (
   p.reset();
   assert.equal(p.recentCrashes, 0);
   assert.equal(p.shouldRestart(70_001), true);
+});
+
+test("server stderr: the log line's own level, anything else an error", () => {
+  assert.equal(serverLogLevel('2026-11-29 06:01:02,345 pygls.protocol.json_rpc WARNING Cancel notification for unknown message id "7"'), "warn");
+  assert.equal(serverLogLevel("2026-11-29 06:01:02,345 ibert.server INFO model loaded"), "info");
+  assert.equal(serverLogLevel("2026-11-29 06:01:02,345 ibert.server DEBUG x"), "debug");
+  assert.equal(serverLogLevel("2026-11-29 06:01:02,345 ibert.server ERROR the gate worker died"), "error");
+  assert.equal(serverLogLevel("2026-11-29 06:01:02,345 ibert.server CRITICAL x"), "error");
+  assert.equal(serverLogLevel("Traceback (most recent call last):"), "error");
+  assert.equal(serverLogLevel("ModuleNotFoundError: No module named 'ibert_lsp'"), "error");
+  assert.equal(serverLogLevel("WARNING something"), "error");
 });
