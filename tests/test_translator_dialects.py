@@ -215,6 +215,7 @@ def test_scalar_subquery_ordered_inside_translates(sql: str) -> None:
     ("SELECT MAX(amount) - MIN(city) FROM trips", "does not apply to floating and string values"),
     ("SELECT MAX(Total) - MIN(OrderDate) FROM Orders", "refuses this combination of types"),
     ("SELECT city FROM trips ORDER BY (SELECT max(amount) FROM trips)", "not in scope"),
+    ("SELECT curdate() AS d FROM trips", "SQL function CURDATE is not supported"),
 ])
 def test_readable_abstention(sql: str, words: str) -> None:
     res = translate(sql, SCHEMAS, dialect="sqlite")

@@ -41,6 +41,8 @@ def translate(node: exp.Expression, scope: Scope) -> V:
         if handler is not None:
             break
     if handler is None:
+        if isinstance(node, exp.Anonymous):
+            raise Unsupported(f"SQL function {str(node.name).upper()[:40]} is not supported yet")
         name = node.sql_name() if isinstance(node, exp.Func) else node.key.upper()
         raise Unsupported(f"SQL construct {name} is not supported yet")
     if node.args.get("negate") and not isinstance(node, _NEGATABLE):
