@@ -96,6 +96,14 @@ def callee_known(node: ast.AST, types: dict[str, type]) -> bool:
     return owner is not None and not func.attr.startswith("_") and hasattr(owner, func.attr)
 
 
+def _dotted(node: ast.AST) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+
+
 def _column_type() -> type:
     import ibis.expr.types as ir
 
@@ -123,6 +131,11 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
             if isinstance(func.value, ast.Name) and func.value.id == "ibis" \
                     and "ibis" not in types:
                 return ibis_function_type(func.attr)
+            if func.attr == "fetch" and _dotted(func.value).startswith("ibis.examples.") \
+                    and "ibis" not in types:
+                import ibis.expr.types as ir
+
+                return ir.Table  # ibis.examples.<name>.fetch()
             owner = node_type(func.value, types)
             return return_type(owner, func.attr) if owner is not None else None
         return None
