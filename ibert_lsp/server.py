@@ -18,31 +18,24 @@ import logging
 import os
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types
-
-from ibert_lsp.errors import IbertError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from ibert_lsp import __version__
 from ibert_lsp import config as cfg
+from ibert_lsp.documents import DocState, is_python, is_sql
+from ibert_lsp.errors import IbertError
 
 log = logging.getLogger("ibert.server")
 
 GATE_TIMEOUT_S = 20.0  # one piece of gate/analysis work; beyond it the thread is replaced
 INTERACTIVE_LANE = "interactive"  # gate workers of their own for completion, hover, actions
-QUICK_ANALYSIS_S = 0.02  # completion/hover use the last finished analysis unless the current
-# one is (almost) ready: names bound above the cursor rarely change with the keystroke
-FIRST_ANALYSIS_S = 0.8  # ... or this long when the document has no finished analysis yet
-PYTHON_IDS = ("python",)
-SQL_IDS = ("sql",)
 
 NO_MODEL_MESSAGE = (
     "ibert: no model is loaded, so model suggestions (inline completion, model fixes and "
@@ -50,18 +43,6 @@ NO_MODEL_MESSAGE = (
     "`ibert model build`, or point the setting `ibert.modelPath` (and `ibert.adapter`) to a "
     "Hugging Face model directory."
 )
-
-
-@dataclass
-class DocState:
-    version: int | None = None
-    schemas: dict = field(default_factory=dict)
-    analysis: Any = None
-    analysis_version: int | None = None
-    analysis_future: Any = None  # asyncio future of the analysis being computed
-    analysis_future_version: int | None = None
-    diag_task: asyncio.Task | None = None
-    inline_task: asyncio.Task | None = None
 
 
 class IbertServer(LanguageServer):
@@ -90,6 +71,7 @@ class IbertServer(LanguageServer):
         self._schema_key: tuple | None = None
         self.root_path: str | None = None
         self.stats: dict[str, Any] = {}
+        self._settings_listeners: list[Callable[[IbertServer], None]] = []
 
     # ------------------------------------------------------------------ logging helpers
     def log(self, message: str, level: types.MessageType = types.MessageType.Log) -> None:
@@ -115,15 +97,8 @@ class IbertServer(LanguageServer):
             st = self.docs[uri] = DocState()
         return st
 
-    @staticmethod
-    def is_sql(doc) -> bool:
-        return (doc.language_id or "").lower() in SQL_IDS or doc.uri.lower().endswith(".sql")
-
-    @staticmethod
-    def is_python(doc) -> bool:
-        lang = (doc.language_id or "").lower()
-        return lang in PYTHON_IDS or doc.uri.lower().endswith((".py", ".pyi")) or (
-            not lang and not doc.uri.lower().endswith(".sql"))
+    is_sql = staticmethod(is_sql)
+    is_python = staticmethod(is_python)
 
     def schemas_for(self, doc) -> dict:
         """Configured schemas + `ibis.table(...)` declarations of the document (cached)."""
@@ -165,52 +140,11 @@ class IbertServer(LanguageServer):
                       "no diagnostics or checked suggestions for it", types.MessageType.Warning)
         return True
 
-    def analysis_sync(self, uri: str):
-        """Analysis of the current text (runs in a gate thread; the work itself runs in a gate
-        worker process). A failed analysis (the worker was stopped) is an empty one."""
-        from ibert_lsp.tasks.analysis import Analysis, analyze
-        from ibert_lsp.validate.errors import GateError
-
-        doc = self.document(uri)
-        st = self.state(uri)
-        version = doc.version
-        if st.analysis is not None and st.analysis_version == version and version is not None:
-            return st.analysis
-        source = doc.source
-        schemas = self.schemas_for(doc)
-        if not self.is_python(doc) or self.too_large(doc):
-            an = Analysis(source, schemas, None, {}, [], [], [])
-        else:
-            try:
-                an = analyze(source, schemas, root=self.workspace_root(doc))
-            except GateError as exc:
-                self.log(f"ibert: analysis of {uri} stopped: {exc.message}",
-                         types.MessageType.Warning)
-                an = Analysis(source, schemas, None, {}, [], [], [])
-        st.analysis, st.analysis_version = an, version
-        return an
-
     def workspace_root(self, doc) -> str | None:
         """Where the document's code may read databases and data files from (read-only)."""
         if self.root_path:
             return self.root_path
         return os.path.dirname(doc.path) if doc.path else None
-
-    async def quick_analysis(self, uri: str):
-        """The current analysis if it is ready within QUICK_ANALYSIS_S (FIRST_ANALYSIS_S for a
-        document never analysed), else the last finished one (an older version, or empty): a
-        slow document never makes the editor wait."""
-        from ibert_lsp.tasks.analysis import Analysis
-
-        st = self.state(uri)
-        wait = QUICK_ANALYSIS_S if st.analysis is not None else FIRST_ANALYSIS_S
-        try:
-            return await asyncio.wait_for(asyncio.shield(self.analysis(uri)), wait)
-        except asyncio.TimeoutError:
-            if st.analysis is not None:
-                return st.analysis
-            doc = self.document(uri)
-            return Analysis(doc.source, self.schemas_for(doc), None, {}, [], [], [])
 
     async def interactive(self, fn: Callable, *args, **kwargs):
         """Run a request's own gate work (completion, hover, actions) beside the analyses."""
@@ -239,19 +173,6 @@ class IbertServer(LanguageServer):
             self.log(f"ibert: gate work {getattr(fn, '__name__', fn)} took over "
                      f"{GATE_TIMEOUT_S} s; abandoned", types.MessageType.Warning)
             raise
-
-    async def analysis(self, uri: str):
-        """One analysis per document version, shared by every request that waits for it."""
-        doc = self.document(uri)
-        st = self.state(uri)
-        if st.analysis is not None and st.analysis_version == doc.version is not None:
-            return st.analysis
-        fut = st.analysis_future
-        if fut is None or st.analysis_future_version != doc.version or (
-                fut.done() and (fut.cancelled() or fut.exception() is not None)):
-            fut = asyncio.ensure_future(self.in_gate(self.analysis_sync, uri))
-            st.analysis_future, st.analysis_future_version = fut, doc.version
-        return await asyncio.shield(fut)
 
     # ------------------------------------------------------------------ model
     @property
@@ -455,16 +376,20 @@ class IbertServer(LanguageServer):
         self.log(f"ibert: settings {new}")
         await self.reload()
 
+    def on_settings_changed(self, listener: Callable[[IbertServer], None]) -> None:
+        """Call `listener(server)` after each settings change has been applied (schemas read,
+        model load started): features subscribe here instead of the server calling them."""
+        self._settings_listeners.append(listener)
+
     async def reload(self) -> None:
         await self.load_config_schemas()
         asyncio.get_running_loop().create_task(self.load_model())
-        from ibert_lsp.features import diagnostics
-
-        for uri in list(self.docs):
+        for listener in list(self._settings_listeners):
             try:
-                diagnostics.schedule(self, uri, delay=0)
-            except Exception:
-                pass
+                listener(self)
+            except Exception as exc:  # one feature's failure must not stop the others
+                self.log(f"ibert: settings listener {listener!r} failed: {exc}",
+                         types.MessageType.Error)
 
 
 def load_generator(model_path: str | None, adapter: str | None, device: str, *,
@@ -715,101 +640,9 @@ def _cause(exc: BaseException) -> str:
     return (text[0] if text else type(inner).__name__)[:200]
 
 
-# ---------------------------------------------------------------------- handler safety
-
-
-def safe(default: Any = None, *, name: str | None = None):
-    """Turn any exception in a handler into `default` plus a log message (never a dead server).
-
-    Cancellation propagates (pygls answers "request cancelled").
-    """
-
-    def deco(fn):
-        label = name or fn.__name__
-        if asyncio.iscoroutinefunction(fn):
-            @functools.wraps(fn)
-            async def wrapper(ls, *args, **kwargs):
-                t0 = time.perf_counter()
-                try:
-                    return await fn(ls, *args, **kwargs)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    _report(ls, label, exc)
-                    return default() if callable(default) else default
-                finally:
-                    _timing(ls, label, time.perf_counter() - t0)
-        else:
-            @functools.wraps(fn)
-            def wrapper(ls, *args, **kwargs):
-                try:
-                    return fn(ls, *args, **kwargs)
-                except Exception as exc:
-                    _report(ls, label, exc)
-                    return default() if callable(default) else default
-        return wrapper
-
-    return deco
-
-
-def _timing(ls: IbertServer, label: str, seconds: float) -> None:
-    """Server-side handler durations (last 500 per handler), shown by `ibert.status`."""
-    times = ls.stats.setdefault("handler_ms", {}).setdefault(label, [])
-    times.append(round(seconds * 1000, 2))
-    if len(times) > 500:
-        del times[:100]
-
-
-def _report(ls: IbertServer, label: str, exc: BaseException) -> None:
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=6))
-    ls.stats["handler_errors"] = ls.stats.get("handler_errors", 0) + 1
-    ls.log(f"ibert: {label} failed: {type(exc).__name__}: {exc}\n{tb}", types.MessageType.Error)
-
-
-# ---------------------------------------------------------------------- the server
-
-
-def preload() -> None:
-    """Import everything handlers use before serving: an import running in a worker thread
-    holds the module's import lock, and a handler on the event loop importing the same module
-    would block the loop (measured: requests read 1-2 s late). Model libraries (torch,
-    transformers) are imported by the model worker only."""
-    import ibis
-    import ibis.expr.types
-    import ibis.selectors  # noqa: F401
-
-    import ibert_lsp.model.worker
-    import ibert_lsp.schema.sources
-    import ibert_lsp.tasks.analysis
-    import ibert_lsp.tasks.completion
-    import ibert_lsp.tasks.documentation
-    import ibert_lsp.tasks.error_resolution
-    import ibert_lsp.tasks.prompts
-    import ibert_lsp.tasks.qa
-    import ibert_lsp.tasks.retrieval
-    import ibert_lsp.validate.safe_eval
-
-    try:
-        import ibert_lsp.tasks.sql_to_ibis  # noqa: F401
-    except ImportError:
-        pass
-    try:
-        import jedi  # noqa: F401
-    except ImportError:
-        pass
-
-
 def create_server() -> IbertServer:
-    from ibert_lsp.features import (
-        actions,
-        commands,
-        completion,
-        diagnostics,
-        hover,
-        inline,
-        lifecycle,
-    )
-
+    """A server with every feature of `features.registry.FEATURES` registered."""
+    from ibert_lsp.features import registry
     from ibert_lsp.validate import isolation
 
     # every document, setting and model output is interpreted in gate worker processes: one
@@ -817,8 +650,7 @@ def create_server() -> IbertServer:
     isolation.enable(workers=1, lanes=(isolation.DEFAULT_LANE, INTERACTIVE_LANE))
     isolation.prewarm()
     server = IbertServer()
-    for module in (lifecycle, diagnostics, completion, inline, actions, hover, commands):
-        module.register(server)
+    registry.register_all(server)
     return server
 
 
@@ -853,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_drop_late_cancels)
     if args.no_model:
         os.environ["IBERT_NO_MODEL"] = "1"
+    from ibert_lsp.features.registry import preload
+
     preload()
     server = create_server()
     # Everything imported so far lives as long as the process: keep it out of the collector's

@@ -18,13 +18,27 @@ import ast
 import asyncio
 import re
 import textwrap
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError
 
+from ibert_lsp.documents import is_sql
+from ibert_lsp.features.analysis import current_analysis
 from ibert_lsp.features.common import client_range, lines_of, text_in, to_client, to_server
+from ibert_lsp.features.registry import safe
+from ibert_lsp.features.services import (
+    ActionFailed,
+    compile_to_sql,
+    docstring_result,
+    model_within,
+    task_budget_s,
+    translate_sql,
+)
 from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
-from ibert_lsp.server import IbertServer, safe
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
+    from ibert_lsp.tasks.analysis import Analysis
 
 KINDS = [
     types.CodeActionKind.QuickFix,
@@ -34,10 +48,6 @@ KINDS = [
 ]
 _SQL_START = re.compile(r"^\s*(\(\s*)?(select|with)\b", re.IGNORECASE | re.DOTALL)
 PREFIX = "ibert: "
-
-
-class ActionFailed(JsonRpcInternalError):
-    """A resolve that cannot produce an edit: the client shows the message."""
 
 
 def looks_like_sql(text: str) -> bool:
@@ -62,10 +72,8 @@ def _overlaps(a0: tuple, a1: tuple, b0: tuple, b1: tuple) -> bool:
 
 def sql_target(doc, source: str, sel: tuple, sel_end: tuple, selected: str) -> dict | None:
     """What to convert: {'sql', 'range': [l, c, el, ec], 'mode'} or None."""
-    from ibert_lsp.server import IbertServer as S
-
     lines = source.split("\n")
-    if S.is_sql(doc):
+    if is_sql(doc):
         if selected.strip():
             return {"sql": selected, "range": [*sel, *sel_end], "mode": "sql_file"}
         # the statement under the cursor (statements separated by ';')
@@ -159,7 +167,8 @@ def register(server: IbertServer) -> None:
                           **target})
                 actions.append(await offered(ls, action, lazy))
             if ls.is_python(doc):
-                to_sql = await ls.in_gate(ibis_selection, ls, doc, sel, sel_end, selected)
+                an = await current_analysis(ls, doc.uri)
+                to_sql = await ls.in_gate(ibis_selection, an, sel, sel_end, selected)
                 if to_sql is not None:
                     action = types.CodeAction(
                         title=PREFIX + f"Convert selection to SQL ({ls.settings.dialect})",
@@ -239,11 +248,11 @@ def _function_at(source: str, line: int) -> str | None:
         return None
 
 
-def ibis_selection(ls: IbertServer, doc, sel, sel_end, selected: str) -> dict | None:
-    """The Ibis code to compile: the selection, or the statement under the cursor."""
+def ibis_selection(an: Analysis, sel, sel_end, selected: str) -> dict | None:
+    """The Ibis code to compile: the selection, or the statement under the cursor (runs in a
+    gate thread on the document's analysis)."""
     from ibert_lsp.tasks.analysis import gate_eval
 
-    an = ls.analysis_sync(doc.uri)
     if selected.strip():
         code = textwrap.dedent(selected).strip()
         if looks_like_sql(code):
@@ -271,7 +280,7 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
     from ibert_lsp.features.diagnostics import SOURCE, to_diagnostics
     from ibert_lsp.tasks.error_resolution import fixes
 
-    an = await ls.analysis(doc.uri)
+    an = await current_analysis(ls, doc.uri)
     diags = to_diagnostics(doc, an)
     wanted = []
     for p, d in zip(an.problems, diags):
@@ -287,14 +296,10 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
     out = []
     for p, d in wanted[:5]:
         found = await ls.in_gate(fixes, doc.source, an.schemas, p, analysis=an)
-        if not found and ls.generator is not None:
-            try:
-                found = await asyncio.wait_for(
-                    ls.run_model(fixes, doc.source, an.schemas, p, analysis=an,
-                                 n_model=INTERACTIVE_CANDIDATES, deadline_s=ls.model_deadline()),
-                    ls.model_deadline() * 3 + 1) or []
-            except TimeoutError:
-                found = []
+        if not found:
+            found = await model_within(ls, fixes, doc.source, an.schemas, p, analysis=an,
+                                       n_model=INTERACTIVE_CANDIDATES,
+                                       budget_s=task_budget_s(ls)) or []
         for i, fx in enumerate(found):
             last = min(fx.end_line, len(lines) - 1)
             edit = types.TextEdit(range=client_range(doc, fx.line, 0, last, len(lines[last]),
@@ -328,26 +333,8 @@ async def resolve_action(ls: IbertServer, action: types.CodeAction) -> types.Cod
     return action
 
 
-async def translate_sql(ls: IbertServer, sql: str, schemas: dict):
-    """The translator's Result (the model helps when it is loaded and the engine cannot)."""
-    try:
-        from ibert_lsp.tasks.sql_to_ibis import translate
-    except ImportError as exc:
-        raise ActionFailed(f"ibert: the SQL translator is not available ({exc})") from None
-    gen = ls.generator
-    if gen is not None:
-        res = await ls.run_model(_translate_with, translate, sql, schemas, ls.settings.dialect)
-        if res is not None:
-            return res
-    return await ls.in_gate(translate, sql, schemas, dialect=ls.settings.dialect)
-
-
-def _translate_with(translate, sql, schemas, dialect, *, generator=None, cancel=None):
-    return translate(sql, schemas, dialect=dialect, generator=generator)
-
-
 async def _sql_to_ibis_edit(ls: IbertServer, doc, data: dict) -> types.WorkspaceEdit:
-    an = await ls.analysis(doc.uri)
+    an = await current_analysis(ls, doc.uri)
     schemas = dict(an.schemas)
     res = await translate_sql(ls, data["sql"], schemas)
     if not getattr(res, "ibis", None):
@@ -414,24 +401,12 @@ def _new_python_file(doc, code: str, schemas: dict, res) -> types.WorkspaceEdit:
     ])
 
 
-def compile_to_sql(ls: IbertServer, doc, code: str, line: int, dialect: str) -> str:
-    from ibert_lsp.tasks.analysis import gate_eval
-    from ibert_lsp.validate.safe_eval import compile_sql
-
-    an = ls.analysis_sync(doc.uri)
-    env = an.env_before(line)
-    try:
-        expr = gate_eval(code, an.schemas, env)
-    except Exception:
-        expr = gate_eval("(" + code + ")", an.schemas, env)
-    return compile_sql(expr, dialect=dialect, pretty=True)
-
-
 async def _to_sql_edit(ls: IbertServer, doc, data: dict) -> types.WorkspaceEdit:
     from ibert_lsp.validate.errors import GateError
 
     try:
-        sql = await ls.in_gate(compile_to_sql, ls, doc, data["code"], data["line"],
+        an = await current_analysis(ls, doc.uri)
+        sql = await ls.in_gate(compile_to_sql, an, data["code"], data["line"],
                                data.get("dialect") or ls.settings.dialect)
     except GateError as exc:
         raise ActionFailed(f"ibert: cannot compile to SQL: {exc.message}") from None
@@ -445,23 +420,10 @@ async def _to_sql_edit(ls: IbertServer, doc, data: dict) -> types.WorkspaceEdit:
     return types.WorkspaceEdit(changes={doc.uri: [types.TextEdit(range=at, new_text=text)]})
 
 
-async def docstring_result(ls: IbertServer, source: str, line: int, style: str, schemas: dict):
-    from ibert_lsp.tasks.documentation import generate_docstring
-
-    if ls.generator is not None:
-        try:
-            return await asyncio.wait_for(ls.run_model(
-                generate_docstring, source, line, style=style, schemas=schemas,
-                deadline_s=ls.model_deadline()), ls.model_deadline() * 3 + 1)
-        except TimeoutError:
-            pass
-    return await ls.in_gate(generate_docstring, source, line, style=style, schemas=schemas)
-
-
 async def _docstring_edit(ls: IbertServer, doc, data: dict) -> types.WorkspaceEdit:
     from ibert_lsp.tasks.documentation import DocError
 
-    an = await ls.analysis(doc.uri)
+    an = await current_analysis(ls, doc.uri)
     try:
         res = await docstring_result(ls, doc.source, data["line"], data.get("style") or
                                      ls.settings.docstring_style, an.schemas)

@@ -9,12 +9,18 @@ Documentation is filled lazily by completionItem/resolve.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ibert_lsp.features.analysis import quick_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.features.registry import safe
+from ibert_lsp.features.services import completion_budget_s, model_within
 from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
-from ibert_lsp.server import IbertServer, safe
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
 
 TRIGGERS = [".", "(", ",", '"', "'", "_"]
 
@@ -92,7 +98,7 @@ def register(server: IbertServer) -> None:
         invoked = (params.context is None
                    or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
 
-        an = await ls.quick_analysis(doc.uri)
+        an = await quick_analysis(ls, doc.uri)
         source = doc.source
 
         def work():
@@ -111,13 +117,9 @@ def register(server: IbertServer) -> None:
         if invoked and ls.generator is not None:
             from ibert_lsp.tasks.completion import Candidate, context_at, continuations
 
-            try:
-                texts = await asyncio.wait_for(ls.run_model(
-                    continuations, doc.source, line, character, schemas, env=env,
-                    n=INTERACTIVE_CANDIDATES, deadline_s=ls.model_deadline(), multiline=False),
-                    ls.model_deadline() * 2 + 0.5)
-            except TimeoutError:
-                texts = []
+            texts = await model_within(ls, continuations, doc.source, line, character, schemas,
+                                       env=env, n=INTERACTIVE_CANDIDATES, multiline=False,
+                                       budget_s=completion_budget_s(ls))
             ctx = context_at(doc.source, line, character)
             seen = {c.insert_text for c in cands}
             from ibert_lsp.tasks.relevance import completion_verdict

@@ -7,11 +7,16 @@ the document in the gate thread, and publishes if the document has not changed m
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ibert_lsp.features.analysis import current_analysis
 from ibert_lsp.features.common import client_range, lines_of
-from ibert_lsp.server import IbertServer, safe
+from ibert_lsp.features.registry import safe
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
 
 SOURCE = "ibert"
 SEVERITY = {"pandas": types.DiagnosticSeverity.Warning}
@@ -42,7 +47,7 @@ async def publish(ls: IbertServer, uri: str) -> list[types.Diagnostic]:
     if not ls.settings.enabled("diagnostics"):
         diags: list[types.Diagnostic] = []
     else:
-        analysis = await ls.analysis(uri)
+        analysis = await current_analysis(ls, uri)
         doc = ls.document(uri)
         if doc.version != version:  # changed while we were checking: a newer task will publish
             return []
@@ -72,7 +77,18 @@ def schedule(ls: IbertServer, uri: str, delay: float | None = None) -> None:
     st.diag_task = asyncio.get_running_loop().create_task(run())
 
 
+def reschedule_all(ls: IbertServer) -> None:
+    """Re-check every open document at once (settings changed: schemas, features, model)."""
+    for uri in list(ls.docs):
+        try:
+            schedule(ls, uri, delay=0)
+        except Exception as exc:  # one document must not keep the others from re-checking
+            ls.log(f"ibert: diagnostics not rescheduled for {uri}: {exc}")
+
+
 def register(server: IbertServer) -> None:
+    server.on_settings_changed(reschedule_all)
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @safe()
     async def did_open(ls: IbertServer, params: types.DidOpenTextDocumentParams) -> None:

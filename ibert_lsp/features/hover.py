@@ -6,35 +6,24 @@ task's answer, grounded in the installed Ibis docstrings, with code that passed 
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from ibert_lsp.features.analysis import current_analysis, quick_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
-from ibert_lsp.server import IbertServer, safe
+from ibert_lsp.features.registry import safe
+from ibert_lsp.features.services import ask
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _md(value: str) -> types.MarkupContent:
     return types.MarkupContent(kind=types.MarkupKind.Markdown, value=value)
-
-
-async def ask(ls: IbertServer, question: str, schemas: dict):
-    from ibert_lsp.tasks.qa import answer
-
-    if ls.generator is not None:
-        try:
-            res = await asyncio.wait_for(
-                ls.run_model(answer, question, schemas, deadline_s=ls.model_deadline()),
-                ls.model_deadline() * 3 + 1)
-            if res is not None:
-                return res
-        except TimeoutError:
-            pass
-    return await ls.in_gate(answer, question, schemas)
 
 
 def namespace_hover(receiver: str, word: str) -> str | None:
@@ -191,13 +180,13 @@ def register(server: IbertServer) -> None:
             question = text[hash_at + 1:].strip()
             if not is_question(question):
                 return None
-            an = await ls.analysis(doc.uri)
+            an = await current_analysis(ls, doc.uri)
             res = await ask(ls, question, an.schemas)
             rng = types.Range(start=to_client(doc, line, hash_at, lines),
                               end=to_client(doc, line, len(text), lines))
             return types.Hover(contents=_md(res.text), range=rng)
 
-        an = await ls.quick_analysis(doc.uri)
+        an = await quick_analysis(ls, doc.uri)
         source = doc.source
 
         def work():

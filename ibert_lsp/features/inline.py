@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ibert_lsp.features.analysis import current_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.features.registry import safe
 from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
-from ibert_lsp.server import IbertServer, safe
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 128
@@ -82,7 +87,7 @@ def register(server: IbertServer) -> None:
                 if cached is not None:
                     texts = cached[2]
                 else:
-                    an = await ls.analysis(uri)
+                    an = await current_analysis(ls, uri)
                     from ibert_lsp.tasks.completion import continuations
 
                     texts = await ls.run_model(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ibert_lsp import config as cfg
-from ibert_lsp.server import IbertServer, safe
+from ibert_lsp.features.registry import safe
+
+if TYPE_CHECKING:
+    from ibert_lsp.server import IbertServer
 
 
 def register(server: IbertServer) -> None:
