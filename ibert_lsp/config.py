@@ -82,6 +82,12 @@ def _canonical_key(key: str) -> str:
     return _ALIASES.get(snake, _ALIASES.get(snake.replace("_", ""), snake))
 
 
+def is_setting_key(key: str) -> bool:
+    """Whether `key` (camelCase or snake_case) names an ibert setting: a settings object whose
+    keys are such names is ibert's section itself, not a whole workspace configuration."""
+    return _canonical_key(str(key)) in _FIELDS
+
+
 def _coerce(name: str, value: Any, current: Settings) -> Any:
     """Value checked for field `name`; raises ValueError with a one-line reason."""
     if name in ("model_path", "adapter", "database", "schema_file"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 PYTHON_IDS = ("python",)
@@ -26,6 +27,18 @@ def is_python(doc: Any) -> bool:
     lang = (doc.language_id or "").lower()
     return lang in PYTHON_IDS or doc.uri.lower().endswith((".py", ".pyi")) or (
         not lang and not doc.uri.lower().endswith(".sql"))
+
+
+class ModelState(StrEnum):
+    """Where the model stands (`ibert.status` and the status bar show the value)."""
+
+    OFF = "off"  # the model feature is off
+    LOADING = "loading"
+    READY = "ready"
+    MISSING = "missing"  # no model configured and none built
+    FAILED = "failed"  # loading failed (`model_error` says why)
+    UNREACHABLE = "unreachable"  # a remote model server does not answer (turns back by itself)
+    ERROR = "error"  # a remote model server answers with errors
 
 
 @dataclass

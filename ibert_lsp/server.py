@@ -29,7 +29,7 @@ from pygls.protocol.language_server import lsp_method
 
 from ibert_lsp import __version__
 from ibert_lsp import config as cfg
-from ibert_lsp.documents import DocState, is_python, is_sql
+from ibert_lsp.documents import DocState, ModelState, is_python, is_sql
 from ibert_lsp.errors import IbertError
 
 log = logging.getLogger("ibert.server")
@@ -63,15 +63,17 @@ class IbertServer(LanguageServer):
         self._told_too_large: set[str] = set()
         self.io_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ibert-io")
         self.worker = None  # GenerationWorker, created when the model feature is on
-        self._model_state = "off"  # off | loading | ready | missing | failed
+        self._model_state = ModelState.OFF
         self._model_error: str | None = None
         self._remote_told: str | None = None
         self._told_no_model = False
         self._model_key: tuple | None = None
         self._schema_key: tuple | None = None
         self.root_path: str | None = None
-        self.stats: dict[str, Any] = {}
+        self.stats: dict[str, Any] = {}  # counters and timings `ibert.status` reports
+        self.init_problems: list[str] = []  # settings problems found at initialize, told later
         self._settings_listeners: list[Callable[[IbertServer], None]] = []
+        self._close_listeners: list[Callable[[IbertServer, str], None]] = []
 
     # ------------------------------------------------------------------ logging helpers
     def log(self, message: str, level: types.MessageType = types.MessageType.Log) -> None:
@@ -176,22 +178,23 @@ class IbertServer(LanguageServer):
 
     # ------------------------------------------------------------------ model
     @property
-    def model_state(self) -> str:
+    def model_state(self) -> ModelState:
         """off | loading | ready | missing | failed, or a remote server's `unreachable` /
         `error` while it is one (the status bar shows it; it turns back by itself)."""
         remote = getattr(self.generator, "remote_state", None)
-        if self._model_state == "ready" and remote not in (None, "ready"):
-            return remote
+        if self._model_state == ModelState.READY and remote not in (None, "ready"):
+            return ModelState(remote)
         return self._model_state
 
     @model_state.setter
-    def model_state(self, value: str) -> None:
+    def model_state(self, value: ModelState) -> None:
         self._model_state = value
 
     @property
     def model_error(self) -> str | None:
         gen = self.generator
-        if self._model_state == "ready" and getattr(gen, "remote_state", "ready") != "ready":
+        remote = getattr(gen, "remote_state", "ready")
+        if self._model_state == ModelState.READY and remote != "ready":
             return getattr(gen, "last_error", None)
         return self._model_error
 
@@ -256,7 +259,7 @@ class IbertServer(LanguageServer):
             return
         self._model_key = key
         if not s.enabled("model"):
-            self.model_state = "off"
+            self.model_state = ModelState.OFF
             if self.worker is not None:
                 old, self.worker = self.worker, None
                 old.shutdown(wait=False)
@@ -269,7 +272,7 @@ class IbertServer(LanguageServer):
         old, self.worker = self.worker, GenerationWorker()
         if old is not None:
             old.shutdown(wait=False)
-        self.model_state = "loading"
+        self.model_state = ModelState.LOADING
         what = s.model_path or "the default model"
         async with self.progress("ibert: loading model", f"loading {what}") as report:
             t0 = time.perf_counter()
@@ -283,7 +286,7 @@ class IbertServer(LanguageServer):
                 return
             err = self.worker.load_error
             if gen is not None:
-                self.model_state = "ready"
+                self.model_state = ModelState.READY
                 self._remote_told = None
                 if getattr(gen, "remote_state", None) is not None:
                     # a workspace may name the endpoint: say where prompts go
@@ -293,13 +296,13 @@ class IbertServer(LanguageServer):
                 report(f"model ready in {self.stats['model_load_s']} s")
                 self.log(f"ibert: model loaded from {what} in {self.stats['model_load_s']} s")
             elif err is not None:
-                self.model_state = "failed"
+                self.model_state = ModelState.FAILED
                 self.model_error = str(getattr(err, "message", err)).split("\n")[0]
                 self.log(f"ibert: model failed to load: {self.model_error}",
                          types.MessageType.Warning)
                 self.tell_no_model_once()
             else:
-                self.model_state = "missing"
+                self.model_state = ModelState.MISSING
                 self.tell_no_model_once()
 
     # ------------------------------------------------------------------ schemas from settings
@@ -380,6 +383,24 @@ class IbertServer(LanguageServer):
         """Call `listener(server)` after each settings change has been applied (schemas read,
         model load started): features subscribe here instead of the server calling them."""
         self._settings_listeners.append(listener)
+
+    def on_document_closed(self, listener: Callable[[IbertServer, str], None]) -> None:
+        """Call `listener(server, uri)` when a document is closed (its caches are dropped)."""
+        self._close_listeners.append(listener)
+
+    def document_closed(self, uri: str) -> None:
+        """Drop the document's state and tell the subscribers (didClose)."""
+        st = self.docs.pop(uri, None)
+        if st is not None:
+            for task in (st.diag_task, st.inline_task):
+                if task is not None and not task.done():
+                    task.cancel()
+        for listener in list(self._close_listeners):
+            try:
+                listener(self, uri)
+            except Exception as exc:
+                self.log(f"ibert: close listener {listener!r} failed: {exc}",
+                         types.MessageType.Error)
 
     async def reload(self) -> None:
         await self.load_config_schemas()

@@ -168,8 +168,7 @@ def status_cmd(ls: IbertServer, *args):
         "config_tables": sorted(ls.config_schemas),
         "config_schema_error": ls.config_schema_error,
         "open_documents": len(ls.docs),
-        "stats": {k: v for k, v in ls.stats.items()
-                  if k not in ("init_problems", "handler_ms")},
+        "stats": {k: v for k, v in ls.stats.items() if k != "handler_ms"},
         "handler_ms": {k: _pcts(v) for k, v in ls.stats.get("handler_ms", {}).items()},
     }
 

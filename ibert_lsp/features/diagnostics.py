@@ -108,10 +108,6 @@ def register(server: IbertServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @safe()
     async def did_close(ls: IbertServer, params: types.DidCloseTextDocumentParams) -> None:
-        st = ls.docs.pop(params.text_document.uri, None)
-        if st is not None:
-            for task in (st.diag_task, st.inline_task):
-                if task is not None and not task.done():
-                    task.cancel()
+        ls.document_closed(params.text_document.uri)
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ibert_lsp.documents import ModelState
 from ibert_lsp.features.analysis import current_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
 from ibert_lsp.features.registry import safe
@@ -52,7 +53,15 @@ def _typed_through(uri: str, prefix: str, suffix: str) -> list[str] | None:
     return None
 
 
+def forget(ls: IbertServer, uri: str) -> None:
+    """Drop a closed document's cached suggestions."""
+    for key in [k for k in _CACHE if k[0] == uri]:
+        del _CACHE[key]
+
+
 def register(server: IbertServer) -> None:
+    server.on_document_closed(forget)
+
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     @safe(default=lambda: types.InlineCompletionList(items=[]))
     async def inline_completion(ls: IbertServer, params: types.InlineCompletionParams):
@@ -72,7 +81,7 @@ def register(server: IbertServer) -> None:
             if not ls.is_python(doc):
                 return empty
             if ls.generator is None:
-                if ls.model_state in ("missing", "failed"):
+                if ls.model_state in (ModelState.MISSING, ModelState.FAILED):
                     ls.tell_no_model_once()
                 return empty
             lines = lines_of(doc)

@@ -32,14 +32,14 @@ def register(server: IbertServer) -> None:
         ls.root_path = root
         settings, problems = cfg.load(root, params.initialization_options)
         ls.settings = settings
-        ls.stats["init_problems"] = problems
+        ls.init_problems = problems
         for p in problems:
             ls.log(f"ibert: {p}", types.MessageType.Warning)
 
     @server.feature(types.INITIALIZED)
     @safe()
     async def initialized(ls: IbertServer, params: types.InitializedParams) -> None:
-        for p in ls.stats.get("init_problems", []):
+        for p in ls.init_problems:
             ls.tell(f"ibert: {p}", types.MessageType.Warning)
         await ls.load_config_schemas()
         # model loading runs in the model worker; requests are answered meanwhile
@@ -69,7 +69,7 @@ def register(server: IbertServer) -> None:
 
 
 def _looks_like_ibert(settings: dict) -> bool:
-    return any(cfg._canonical_key(str(k)) in cfg._FIELDS for k in settings)
+    return any(cfg.is_setting_key(k) for k in settings)
 
 
 def _warm() -> None:
