@@ -73,7 +73,7 @@ def main() -> int:
     import_s = time.perf_counter() - t0
     from ibert_lsp.model.default import default_model_dir
     from ibert_lsp.model.hf import HFGenerator
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     path = Path(args.model) if args.model else default_model_dir()
     t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def main() -> int:
     finally:
         gen.eos_ids = eos
 
-    from ibert_lsp.model.candidates import CANDIDATES, INTERACTIVE_CANDIDATES
+    from ibert_lsp.tasks.candidates import CANDIDATES, INTERACTIVE_CANDIDATES
 
     def timed(n: int, prompts_: list[str]) -> list[float]:
         out = []
@@ -153,7 +153,7 @@ def main() -> int:
           f"{torch.get_num_threads()}")
     print(f"import torch+transformers {import_s:.2f} s; model load {load_s:.2f} s; "
           f"RSS {rss_mib():.0f} MiB; cached result {cached_ms:.2f} ms")
-    print(f"| case | runs | p50 ms | p95 ms | mean ms |\n|---|---|---|---|---|")
+    print("| case | runs | p50 ms | p95 ms | mean ms |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['case']} | {r['runs']} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} |")
     out = Path(args.out)

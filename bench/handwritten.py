@@ -140,7 +140,7 @@ def cli_first(rec: dict, schema_file: str, no_model: bool) -> tuple[str | None, 
 # --------------------------------------------------------------------------- model-only baseline
 def model_only_first(rec: dict, gen, n: int) -> str | None:
     """The old CLI: the model's candidates, through the gate only, first accepted."""
-    from ibert_lsp.model.candidates import checked_candidates
+    from ibert_lsp.tasks.candidates import checked_candidates
     from ibert_lsp.tasks.qa import DEMO_SCHEMAS
 
     ctx = {"tables": {t: {"schema": c} for t, c in (rec["tables"] or DEMO_SCHEMAS).items()}}

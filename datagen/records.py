@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 # The task formats are the serving side's: one definition, in the prompt module.
-from ibert_lsp.tasks.prompts import INPUT_KEYS, TARGET_KEY, TASKS
+from ibert_lsp.prompting.prompts import INPUT_KEYS, TARGET_KEY, TASKS
 
 META_KEYS = ("template", "source", "features", "difficulty", "family")
 

@@ -173,7 +173,7 @@ def test_doc_relevance():
 
 def test_model_candidates_refused_as_irrelevant(monkeypatch, capsys, schema_file):
     """The model path of the CLI goes through the same relevance check (scripted model)."""
-    from ibert_lsp.model.candidates import checked_candidates
+    from ibert_lsp.tasks.candidates import checked_candidates
 
     class Scripted:
         def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):

@@ -33,7 +33,7 @@ def test_demo_without_model_shows_every_deterministic_feature(tmp_path):
 
 def test_demo_says_an_installed_model_of_another_prompt_format_is_out_of_date(tmp_path):
     from ibert_lsp.model.default import outdated_reason
-    from ibert_lsp.tasks.prompts import PROMPT_FORMAT_VERSION
+    from ibert_lsp.prompting.prompts import PROMPT_FORMAT_VERSION
 
     model = tmp_path / "home" / "models" / "default"
     model.mkdir(parents=True)

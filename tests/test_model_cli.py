@@ -121,7 +121,7 @@ def test_model_build_trains_and_installs(tmp_path, monkeypatch, capsys):
 
 
 def test_accepted_fixes_come_closest_edit_first():
-    from ibert_lsp.model.candidates import checked_candidates, gated_candidates
+    from ibert_lsp.tasks.candidates import checked_candidates, gated_candidates
 
     class Listed:  # the model's candidates in its own order: a rewrite, a broken one, the fix
         def generate(self, prompt, n=1, max_new_tokens=64, stop=(), **kw):
@@ -162,7 +162,7 @@ def test_shipped_model_matches_the_prompt_format_and_tokenizer():
     from transformers import AutoTokenizer
 
     from ibert_lsp.model.default import SHIPPED, tokens_fingerprint
-    from ibert_lsp.tasks.prompts import ALL_ADDED_TOKENS, PROMPT_FORMAT_VERSION
+    from ibert_lsp.prompting.prompts import ALL_ADDED_TOKENS, PROMPT_FORMAT_VERSION
 
     man = json.loads((SHIPPED / "ibert.json").read_text())
     hint = "rebuild the shipped model: ibert model build --ship"
@@ -178,7 +178,7 @@ def test_shipped_model_matches_the_prompt_format_and_tokenizer():
 
 def test_shipped_model_is_used_when_none_is_installed(tmp_path, monkeypatch, capsys):
     from ibert_lsp.model.default import load_default
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     monkeypatch.setenv("IBERT_HOME", str(tmp_path))
     monkeypatch.delenv("IBERT_SHIPPED_MODEL", raising=False)

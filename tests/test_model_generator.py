@@ -14,7 +14,7 @@ from ibert_lsp.errors import IbertError
 from ibert_lsp.model.hf import HFGenerator, ModelLoadError
 from ibert_lsp.model.protocol import Generator
 from ibert_lsp.model.worker import GenerationWorker
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 from tests.test_model_support import CONTEXT, micro_run
 
 
@@ -225,7 +225,7 @@ def test_default_model_dir_follows_ibert_home(tmp_path, monkeypatch, model_dir):
 
 
 def test_sql_fallback_from_a_generator(gen):
-    from ibert_lsp.model.candidates import make_sql_fallback
+    from ibert_lsp.tasks.candidates import make_sql_fallback
 
     fallback = make_sql_fallback(gen, n=2)
     out = fallback("SELECT user_id FROM events WHERE amount > 42",

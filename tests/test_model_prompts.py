@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ibert_lsp.tasks import literals as lit
-from ibert_lsp.tasks import prompts, statements
+from ibert_lsp.prompting import literals as lit
+from ibert_lsp.prompting import prompts, statements
 
 CTX = {"tables": {"events": {"schema": {"user_id": "int64", "amount": "float64",
                                         "country": "string"}}}}

@@ -29,7 +29,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from ibert_lsp.errors import IbertError
 from ibert_lsp.model.remote import RemoteGenerator, check_key_env, is_remote, parse_endpoint
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 from tests.lsp_helpers import (
     ROOT,
     SERVER,

@@ -92,7 +92,7 @@ def test_continuations_are_gated_and_special_tokens_dropped():
     out = completion.continuations(code, 2, 11, SCHEMAS, gen, n=3)
     assert out == ["filter(_.amount > 1)", "group_by('country')"]
     # the served prompt is exactly the training format (names masked, schema included)
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     prefix = code
     expected = prompts.build_prompt("code_completion", {"prefix": prefix, "suffix": ""},

@@ -36,7 +36,7 @@ def _by_task(task):
     ("code_completion", "compile_rate"), ("error_resolution", "fix_rate"),
 ])
 def test_reference_answers_pass_the_gate_and_wrong_ones_fail(task, metric):
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     rec = _by_task(task)
     ref = rec["target"][prompts.TARGET_KEY[task]]
@@ -69,7 +69,7 @@ class Oracle:
     """A Generator that answers with the reference target (through the real prompt format)."""
 
     def __init__(self, records):
-        from ibert_lsp.tasks import prompts
+        from ibert_lsp.prompting import prompts
 
         self.answers = {}
         for r in records:
@@ -96,7 +96,7 @@ def test_evaluate_with_an_oracle_scores_everything_right():
 
 
 def test_context_is_the_record_form():
-    from ibert_lsp.model.candidates import schemas_of
+    from ibert_lsp.tasks.candidates import schemas_of
 
     assert schemas_of(CONTEXT)["events"]["amount"] == "float64"
     assert schemas_of({}) == {}

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ibert_lsp.errors import IbertError
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 from tests.test_model_support import micro_run, write_corpus
 
 

@@ -22,7 +22,7 @@ def encode_pair(tokenizer, ex: Example, max_len: int, eos_id: int | None) -> tup
 
 def _eos_is_text(tokenizer) -> bool:
     """True when prompts.EOS is not a single token of this tokenizer (a foreign base)."""
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     return len(tokenizer(prompts.EOS, add_special_tokens=False)["input_ids"]) != 1
 

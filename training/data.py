@@ -1,4 +1,4 @@
-"""Dataset records -> (prompt, completion) training pairs, through ibert_lsp.tasks.prompts."""
+"""Dataset records -> (prompt, completion) training pairs, through ibert_lsp.prompting.prompts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ibert_lsp.errors import IbertError
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 
 SPLITS = ("train", "valid", "test", "test_family")
 

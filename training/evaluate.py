@@ -21,8 +21,8 @@ import random
 import time
 from collections import Counter, defaultdict
 
-from ibert_lsp.model import candidates as cand
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
+from ibert_lsp.tasks import candidates as cand
 
 PRIMARY = {
     "sql_to_ibis": "exec_acc",

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 
 
 def write_manifest(model_dir: Path, *, base: str, adapter: str | None, external: bool,

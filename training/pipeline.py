@@ -29,7 +29,7 @@ def fingerprint(cfg: dict) -> str:
     """What a run's weights depend on: prompt format, data files (size, mtime), recipe."""
     import hashlib
 
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     shaping = {k: ({kk: vv for kk, vv in v.items() if kk not in _BUDGET_KEYS}
                    if isinstance(v, dict) else v)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):

@@ -190,7 +190,7 @@ def run_eval(args) -> int:
     path = Path(args.model) if args.model else (active_model() or ("", default_model_dir()))[1]
     if not path.exists():
         raise IbertError(f"no model at {path}: build it with `ibert model build` or pass --model")
-    from ibert_lsp.tasks.prompts import TASKS
+    from ibert_lsp.prompting.prompts import TASKS
 
     unknown = sorted(set(args.tasks or ()) - set(TASKS))
     if unknown:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ibert_lsp.commands.io import add_schema_options, read_input
 from ibert_lsp.errors import IbertError
-from ibert_lsp.model.candidates import CANDIDATES
+from ibert_lsp.tasks.candidates import CANDIDATES
 
 # The model is asked when the deterministic engines found fewer answers than this (fixes: when
 # the rules found none, as the editor's quick fix does).
@@ -157,7 +157,7 @@ def _context(schemas: dict) -> dict:
 
 def _model_candidates(args, task: str, inp: dict, context: dict) -> list[Shown]:
     """The model's candidates for `task`, each with the gate's and the relevance verdict."""
-    from ibert_lsp.model.candidates import checked_candidates
+    from ibert_lsp.tasks.candidates import checked_candidates
 
     gen = _generator(args)
     if gen is None:

@@ -34,7 +34,7 @@ from ibert_lsp.features.services import (
     task_budget_s,
     translate_sql,
 )
-from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
+from ibert_lsp.tasks.candidates import INTERACTIVE_CANDIDATES
 
 if TYPE_CHECKING:
     from ibert_lsp.server import IbertServer

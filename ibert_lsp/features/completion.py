@@ -17,7 +17,7 @@ from ibert_lsp.features.analysis import quick_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
 from ibert_lsp.features.registry import safe
 from ibert_lsp.features.services import completion_budget_s, model_within
-from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
+from ibert_lsp.tasks.candidates import INTERACTIVE_CANDIDATES
 
 if TYPE_CHECKING:
     from ibert_lsp.server import IbertServer

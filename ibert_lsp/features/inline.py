@@ -19,7 +19,7 @@ from ibert_lsp.documents import ModelState
 from ibert_lsp.features.analysis import current_analysis
 from ibert_lsp.features.common import lines_of, to_client, to_server
 from ibert_lsp.features.registry import safe
-from ibert_lsp.model.candidates import INTERACTIVE_CANDIDATES
+from ibert_lsp.tasks.candidates import INTERACTIVE_CANDIDATES
 
 if TYPE_CHECKING:
     from ibert_lsp.server import IbertServer

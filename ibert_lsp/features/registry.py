@@ -52,7 +52,7 @@ def preload() -> None:
     import ibert_lsp.tasks.completion
     import ibert_lsp.tasks.documentation
     import ibert_lsp.tasks.error_resolution
-    import ibert_lsp.tasks.prompts
+    import ibert_lsp.prompting.prompts
     import ibert_lsp.tasks.qa
     import ibert_lsp.tasks.retrieval
     import ibert_lsp.validate.safe_eval  # noqa: F401

@@ -50,7 +50,7 @@ def is_shipped() -> bool:
 def outdated_reason(path: Path | None = None) -> str | None:
     """Why a model cannot serve this ibert (another prompt format or tokenizer, an unreadable
     manifest), or None: a new ibert must use a rebuilt model rather than a stale one."""
-    from ibert_lsp.tasks.prompts import PROMPT_FORMAT_VERSION
+    from ibert_lsp.prompting.prompts import PROMPT_FORMAT_VERSION
 
     man = (path or default_model_dir()) / MANIFEST
     try:
@@ -107,7 +107,7 @@ def tokens_fingerprint(tokens: list[str] | None = None) -> str:
     shipped model whose tokenizer was built for other tokens cannot read this ibert's prompts."""
     import hashlib
 
-    from ibert_lsp.tasks.prompts import ALL_ADDED_TOKENS
+    from ibert_lsp.prompting.prompts import ALL_ADDED_TOKENS
 
     return hashlib.sha256("\n".join(tokens or ALL_ADDED_TOKENS).encode()).hexdigest()[:16]
 
@@ -135,7 +135,7 @@ def export_shipped(src: Path, dest: Path | None = None, *, fp16: bool = True) ->
             ev = json.loads((Path(src) / "eval.json").read_text())  # every example's details
             (tmp / "eval.json").write_text(json.dumps(
                 {k: ev[k] for k in ("meta", "results") if k in ev}, indent=1))
-        from ibert_lsp.tasks.prompts import PROMPT_FORMAT_VERSION
+        from ibert_lsp.prompting.prompts import PROMPT_FORMAT_VERSION
 
         manifest.update({"base": "model", "base_external": False, "adapter": None,
                          "merged": None, "tokenizer": "model", "dtype":

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ibert_lsp.errors import IbertError
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 
 MANIFEST = "ibert.json"
 

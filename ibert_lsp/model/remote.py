@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ibert_lsp.errors import IbertError
 from ibert_lsp.model.hf import MANIFEST, ModelLoadError
-from ibert_lsp.tasks import prompts
+from ibert_lsp.prompting import prompts
 
 SCHEMES = {"openai+http": "http", "openai+https": "https"}
 DEFAULT_KEY_ENV = "IBERT_API_KEY"

@@ -31,7 +31,7 @@ from ibert_lsp.tasks.namespaces import (
     namespace_of,
 )
 from ibert_lsp.tasks.ranking import by_use
-from ibert_lsp.tasks.statements import statement_start
+from ibert_lsp.prompting.statements import statement_start
 from ibert_lsp.tasks.typeflow import type_of
 
 # Methods whose positional arguments are column names (strings) or column expressions.
@@ -803,7 +803,7 @@ def continuations(
 ) -> list[str]:
     """Model continuations at the cursor (fill-in-the-middle), kept only when the completed
     statement evaluates through the gate; best (model order) first, de-duplicated."""
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     off = _offset(code, line, character)
     prefix, suffix = code[:off], code[off:]

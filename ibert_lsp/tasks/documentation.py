@@ -376,7 +376,7 @@ def model_summaries(code: str, fn: ast.AST, style: str, generator: Any, *,
                     deadline_s: float | None = None, cancel: threading.Event | None = None,
                     n: int = 2) -> list[str]:
     """One-sentence summaries the model proposes for `fn` (plain sentences only)."""
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     src = ast.get_source_segment(code, fn) or ast.unparse(fn)
     inp = {"code": src, "style": style}

@@ -294,7 +294,7 @@ def fixes(
     for title, new_code in _rule_candidates(code, schemas, problem, env):
         consider(title, new_code, "rule")
     if generator is not None and len(out) < max_fixes and not (cancel and cancel.is_set()):
-        from ibert_lsp.model.candidates import closest_first
+        from ibert_lsp.tasks.candidates import closest_first
 
         found = model_fixes(code, schemas, problem, generator, n=n_model,
                             max_new_tokens=max_new_tokens, deadline_s=deadline_s, cancel=cancel)
@@ -309,7 +309,7 @@ def model_fixes(code: str, schemas: Schemas, problem: Problem, generator: Any, *
                 max_new_tokens: int = 96, deadline_s: float | None = None,
                 cancel: threading.Event | None = None) -> list[str]:
     """Candidate replacement statements from the model (unchecked: `fixes` checks them)."""
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     a, b, block = _statement_lines(code, problem)
     indent = len(block) - len(block.lstrip(" "))

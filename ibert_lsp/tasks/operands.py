@@ -37,7 +37,7 @@ def operand_candidates(code: str, line: int, character: int, schemas: Schemas,
     import ibis.expr.types as ir
 
     from ibert_lsp.tasks.completion import Candidate, evaluate_receiver, receiver_before
-    from ibert_lsp.tasks.statements import statement_start
+    from ibert_lsp.prompting.statements import statement_start
 
     lines = code.split("\n")
     if line >= len(lines):

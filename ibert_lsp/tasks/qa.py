@@ -466,7 +466,7 @@ def answer(
 
 def model_answer(question: str, schemas: Schemas, generator: Any, *,
                  deadline_s: float | None = None, cancel: threading.Event | None = None) -> str:
-    from ibert_lsp.tasks import prompts
+    from ibert_lsp.prompting import prompts
 
     inp = {"question": question}
     try:

@@ -22,9 +22,17 @@ import difflib
 import re
 import textwrap
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
-from ibert_lsp.model.candidates import Verdict
+
+@dataclass
+class Verdict:
+    """Whether a candidate is accepted, why not, and the measurements behind the answer."""
+
+    ok: bool
+    reason: str = ""
+    checks: dict = field(default_factory=dict)
 
 # A fix may change at most this share of the statement (and always at least MIN_EDIT chars):
 # a rename of a column or a literal's type is a few characters; a rewrite is another question.
@@ -183,8 +191,8 @@ _CALL_WANTS["having"] = _CALL_WANTS["agg"]
 
 def _enclosing_call(code: str, line: int, character: int) -> str | None:
     """The method whose argument list holds the cursor (`agg` in `t.agg(x=t.a.|`)."""
+    from ibert_lsp.prompting.statements import statement_start
     from ibert_lsp.tasks.completion import _innermost_open_paren, receiver_before
-    from ibert_lsp.tasks.statements import statement_start
 
     lines = code.split("\n")
     first = statement_start(lines, line)

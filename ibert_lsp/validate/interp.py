@@ -399,7 +399,7 @@ class Interpreter:
         try:
             value = getattr(obj, name)
         except AttributeError:
-            from ibert_lsp.validate.safe_eval import missing_attribute
+            from ibert_lsp.validate.hints import missing_attribute
 
             err = missing_attribute(obj, name)
             if err is None:

@@ -11,9 +11,9 @@ from functools import lru_cache
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas, to_ibis_tables
-from ibert_lsp.validate import capabilities as caps
 from ibert_lsp.validate.checker import check_source
 from ibert_lsp.validate.errors import GateError
+from ibert_lsp.validate.hints import table_label
 from ibert_lsp.validate.interp import Interpreter, Located, namespaces
 from ibert_lsp.validate.isolation import isolated
 
@@ -188,7 +188,7 @@ def _receiver_table(node: ast.AST, env: dict[str, Any]) -> str:
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         value = env.get(func.value.id)
         if isinstance(value, ibis.Table):
-            return _table_name(value)
+            return table_label(value)
     return ""
 
 
@@ -199,28 +199,3 @@ def _find_constant(node: ast.AST, value: str) -> ast.AST | None:
     return None
 
 
-def missing_attribute(obj: Any, name: str) -> GateError | None:
-    """A friendly error for `t.amout` on a table or `col.sumx()` on a column."""
-    import ibis
-
-    if isinstance(obj, ibis.Table):
-        cols = list(obj.columns)
-        close = difflib.get_close_matches(name, cols, n=3, cutoff=0.5)
-        tname = _table_name(obj)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; columns: {', '.join(cols)}"
-        return GateError("attribute", f"Table {tname}has no column {name!r}{hint}",
-                         suggestions=close)
-    if isinstance(obj, ibis.Expr):
-        names = sorted(caps.members_of(type(obj)) or ())
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return GateError("attribute", f"'{type(obj).__name__}' has no attribute {name!r}{hint}",
-                         suggestions=close)
-    return None
-
-
-def _table_name(table: Any) -> str:
-    op = table.op()
-    name = getattr(op, "name", None)
-    return f"{name!r} " if isinstance(name, str) and type(op).__name__ in (
-        "UnboundTable", "DatabaseTable") and not name.startswith("ibis_") else ""  # not memtables

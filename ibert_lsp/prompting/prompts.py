@@ -15,7 +15,7 @@ Per-task record keys (dataset records, DESIGN.md):
 | documentation    | code, style        | docstring   |
 
 `context` is the record's context (`{"tables": {name: {"schema": {col: type}} or {col: type}}}`).
-The translation tasks mask literals (`ibert_lsp.tasks.literals`): prompt and target carry `<L0>`,
+The translation tasks mask literals (`ibert_lsp.prompting.literals`): prompt and target carry `<L0>`,
 `<L1>`, ... and `parse_output(task, text, inp)` puts the values back.
 
 All four code tasks mask the names of tables and columns (`<T0>`, `<C0>`, ...; translation tasks:
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import re
 
-from ibert_lsp.tasks import literals as lit
-from ibert_lsp.tasks.statements import cursor_statement
+from ibert_lsp.prompting import literals as lit
+from ibert_lsp.prompting.statements import cursor_statement
 
 # 3: names masked in code_completion and error_resolution; 4: completion prompts in
 # suffix-prefix-middle order, so the text the model continues ends right at the cursor;
