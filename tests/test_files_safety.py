@@ -21,9 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ibert_lsp.schema.sources import from_database, load_schema_arg
+from ibert_lsp.schema.sources import from_database, load_schema_arg, read_config_schemas
 from ibert_lsp.schema.types import SchemaError
-from ibert_lsp.server import read_config_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from ibert_lsp.schema.types import Schemas, SchemaError, normalize_schemas, normalize_type
+from ibert_lsp.schema.types import SchemaError, Schemas, normalize_schemas, normalize_type
 
 MAX_SCHEMA_BYTES = 5_000_000
 
@@ -386,3 +386,22 @@ def _read_text(path: Path) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def read_config_schemas(database: str | None, schema_file: str | None, root: str | None) -> dict:
+    """Schemas from a schema JSON and/or a database setting.
+
+    A database setting is a DuckDB or SQLite file or a `duckdb://` / `sqlite://` URL (any
+    letter case). It is opened read-only, never created, and never given to `ibis.connect`:
+    a workspace's settings are untrusted, and a connection URL could write files or connect
+    out (`sources.from_database` refuses every other backend with a message).
+    """
+    out: dict = {}
+    if schema_file:
+        path = schema_file
+        if not path.lstrip().startswith("{") and not os.path.isabs(path) and root:
+            path = os.path.join(root, path)
+        out.update(parse_json(path))
+    if database:
+        out.update(from_database(database, root))
+    return out
