@@ -1,0 +1,153 @@
+"""The layers of `ibert_lsp` (docs/architecture.md, "Layers"): no import circles, and imports
+only go down. Read from the source with `ast`, so lazy imports inside functions count too;
+imports under `if TYPE_CHECKING:` do not (they never run)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ibert_lsp"
+# The SQL→Ibis translator's recursive descent: a query's parts call back into the query.
+CYCLE_ALLOWED_UNDER = "ibert_lsp.tasks.sql_to_ibis"
+# `model/candidates.py` re-exports `tasks.candidates` only for `tasks/sql_to_ibis/api.py`,
+# which the translator's owner will point at `tasks.candidates`; nothing else may use it.
+MODEL_TASK_SHIM = "ibert_lsp.model.candidates"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                skip.update(id(sub) for sub in ast.walk(stmt))
+    return skip
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module → the `ibert_lsp` modules it imports (a package's `__init__` is the package)."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for mod, path in mods.items():
+        tree = ast.parse(path.read_text())
+        skip = _type_checking_nodes(tree)
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join(up + ([base] if base else []))
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            graph[mod].update(t for t in targets if t in mods and t != mod)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    comp.append(top)
+                    if top == node:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_outside_the_translator():
+    bad = [c for c in cycles(import_graph())
+           if not all(m.startswith(CYCLE_ALLOWED_UNDER) for m in c)]
+    assert bad == []
+
+
+def _imports_under(graph: dict[str, set[str]], source: str, target: str) -> dict[str, set]:
+    return {m: {t for t in deps if t == target or t.startswith(target + ".")}
+            for m, deps in graph.items()
+            if (m == source or m.startswith(source + ".")) and any(
+                t == target or t.startswith(target + ".") for t in deps)}
+
+
+def test_the_model_layer_imports_no_task_or_feature_module():
+    graph = import_graph()
+    tasks = _imports_under(graph, "ibert_lsp.model", "ibert_lsp.tasks")
+    tasks.pop(MODEL_TASK_SHIM, None)
+    assert tasks == {}
+    assert _imports_under(graph, "ibert_lsp.model", "ibert_lsp.features") == {}
+    users = {m for m, deps in graph.items() if MODEL_TASK_SHIM in deps}
+    assert users <= {"ibert_lsp.tasks.sql_to_ibis.api"}
+
+
+def test_the_prompt_format_sits_below_model_tasks_and_features():
+    graph = import_graph()
+    for upper in ("ibert_lsp.model", "ibert_lsp.tasks", "ibert_lsp.features",
+                  "ibert_lsp.server", "ibert_lsp.commands"):
+        assert _imports_under(graph, "ibert_lsp.prompting", upper) == {}, upper
+
+
+def test_the_server_reaches_tasks_and_features_only_through_the_registry():
+    graph = import_graph()
+    for module in ("ibert_lsp.server", "ibert_lsp.protocol", "ibert_lsp.documents"):
+        assert _imports_under(graph, module, "ibert_lsp.tasks") == {}, module
+        assert {t for t in graph[module] if t.startswith("ibert_lsp.features")} <= {
+            "ibert_lsp.features", "ibert_lsp.features.registry"}, module
+
+
+def test_features_import_the_server_only_for_typing():
+    graph = import_graph()
+    for module, deps in graph.items():
+        if module.startswith("ibert_lsp.features"):
+            assert "ibert_lsp.server" not in deps, module
