@@ -5,7 +5,7 @@
 `--model` is an ibert model directory with a `merged/` copy (default: the installed default
 model, else the micro recipe trained here in a few seconds). The bench starts
 `transformers serve DIR/merged` on 127.0.0.1, then runs the inline-completion task the server
-runs (`tasks.completion.continuations`: FIM prompt, 3 candidates, 48 tokens, every candidate
+runs (`tasks.continuations.continuations`: FIM prompt, 3 candidates, 48 tokens, every candidate
 through the gate) on the same cursor positions with (a) `HFGenerator` in this process — the
 baseline — and (b) `RemoteGenerator` over HTTP, interleaved, request by request. Prints a table
 (median, p95, ratio) and writes JSON to bench/results/remote_latency.json.
@@ -98,7 +98,7 @@ def main() -> int:
     from ibert_lsp.model.remote import RemoteGenerator
     from ibert_lsp.schema.sources import from_python_source
     from ibert_lsp.tasks.analysis import analyze
-    from ibert_lsp.tasks.completion import continuations
+    from ibert_lsp.tasks.continuations import continuations
 
     mdir = model_dir(args.model)
     if not (mdir / "merged" / "config.json").exists():

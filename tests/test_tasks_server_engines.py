@@ -6,7 +6,15 @@ import ast
 
 import pytest
 
-from ibert_lsp.tasks import completion, documentation, error_resolution, qa, retrieval
+from ibert_lsp.tasks import (
+    completion,
+    continuations,
+    cursor,
+    documentation,
+    error_resolution,
+    qa,
+    retrieval,
+)
 from ibert_lsp.tasks.analysis import analyze, gate_eval, parse_tolerant
 
 SCHEMAS = {
@@ -61,9 +69,9 @@ def test_completion_member_column_argument_contexts():
 
 
 def test_completion_receiver_scanner():
-    assert completion.receiver_before("x = a.b(c, d[0]).e", 18) == "a.b(c, d[0]).e"
-    assert completion.receiver_before('t.f("a)b")', 10) == 't.f("a)b")'
-    ctx = completion.context_at("q = (\n  t\n  .filter(_.a > 1)\n  .", 3, 3)
+    assert cursor.receiver_before("x = a.b(c, d[0]).e", 18) == "a.b(c, d[0]).e"
+    assert cursor.receiver_before('t.f("a)b")', 10) == 't.f("a)b")'
+    ctx = cursor.context_at("q = (\n  t\n  .filter(_.a > 1)\n  .", 3, 3)
     assert ctx.kind == "member" and ctx.receiver.replace(" ", "").replace("\n", "") == (
         "t.filter(_.a>1)")
 
@@ -89,7 +97,7 @@ def test_continuations_are_gated_and_special_tokens_dropped():
     code = HEAD + "y = events."
     gen = _Gen(["filter(_.amount > 1)<|endoftext|>junk", "filter(_.nope > 1)",
                 "group_by('country')"])
-    out = completion.continuations(code, 2, 11, SCHEMAS, gen, n=3)
+    out = continuations.continuations(code, 2, 11, SCHEMAS, gen, n=3)
     assert out == ["filter(_.amount > 1)", "group_by('country')"]
     # the served prompt is exactly the training format (names masked, schema included)
     from ibert_lsp.prompting import prompts

@@ -210,7 +210,8 @@ def complete_answers(args, prefix: str, suffix: str, schemas: dict) -> list[Show
     (the brackets still open are closed) and kept only when relevant."""
     from ibert_lsp.tasks import relevance
     from ibert_lsp.tasks.analysis import analyze
-    from ibert_lsp.tasks.completion import complete, continuations, statement_checks
+    from ibert_lsp.tasks.completion import complete
+    from ibert_lsp.tasks.continuations import continuations, statement_checks
     from ibert_lsp.tasks.operands import operand_candidates
 
     code = prefix + suffix

@@ -115,7 +115,9 @@ def register(server: IbertServer) -> None:
 
         cands, env, schemas = await ls.interactive(work)
         if invoked and ls.generator is not None:
-            from ibert_lsp.tasks.completion import Candidate, context_at, continuations
+            from ibert_lsp.tasks.completion import Candidate
+            from ibert_lsp.tasks.continuations import continuations
+            from ibert_lsp.tasks.cursor import context_at
 
             texts = await model_within(ls, continuations, doc.source, line, character, schemas,
                                        env=env, n=INTERACTIVE_CANDIDATES, multiline=False,
@@ -149,7 +151,7 @@ def register(server: IbertServer) -> None:
     async def _resolve(ls: IbertServer, item: types.CompletionItem):
         data = item.data if isinstance(item.data, dict) else None
         if data and data.get("qualname"):
-            from ibert_lsp.tasks.completion import full_doc
+            from ibert_lsp.tasks.introspect import full_doc
 
             doc = await ls.interactive(full_doc, data["qualname"])
             if doc:

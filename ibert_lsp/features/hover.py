@@ -97,8 +97,9 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
     import ibis
     import ibis.expr.types as ir
 
-    from ibert_lsp.tasks.completion import evaluate_receiver, receiver_before
     from ibert_lsp.prompting.statements import statement_start
+    from ibert_lsp.tasks.completion import evaluate_receiver
+    from ibert_lsp.tasks.cursor import receiver_before
 
     all_lines = source.split("\n")
     text = all_lines[line]

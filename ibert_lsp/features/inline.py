@@ -97,7 +97,7 @@ def register(server: IbertServer) -> None:
                     texts = cached[2]
                 else:
                     an = await current_analysis(ls, uri)
-                    from ibert_lsp.tasks.completion import continuations
+                    from ibert_lsp.tasks.continuations import continuations
 
                     texts = await ls.run_model(
                         continuations, source, line, character, an.schemas,

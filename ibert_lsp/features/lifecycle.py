@@ -76,10 +76,10 @@ def _warm() -> None:
     import ibis  # noqa: F401
     import ibis.expr.types as ir
 
-    from ibert_lsp.tasks import completion, retrieval
+    from ibert_lsp.tasks import introspect, retrieval
 
-    completion.class_members(ir.Table)
-    completion.module_members("ibis")
+    introspect.class_members(ir.Table)
+    introspect.module_members("ibis")
     retrieval.index()
 
 

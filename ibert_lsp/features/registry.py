@@ -47,12 +47,12 @@ def preload() -> None:
     import ibis.selectors  # noqa: F401
 
     import ibert_lsp.model.worker
+    import ibert_lsp.prompting.prompts
     import ibert_lsp.schema.sources
     import ibert_lsp.tasks.analysis
     import ibert_lsp.tasks.completion
     import ibert_lsp.tasks.documentation
     import ibert_lsp.tasks.error_resolution
-    import ibert_lsp.prompting.prompts
     import ibert_lsp.tasks.qa
     import ibert_lsp.tasks.retrieval
     import ibert_lsp.validate.safe_eval  # noqa: F401

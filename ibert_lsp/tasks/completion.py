@@ -16,13 +16,14 @@ import inspect
 import keyword
 import re
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.codebuild import colref, is_name, pystr
-from ibert_lsp.tasks.introspect import public_members
+from ibert_lsp.tasks.continuations import continuations
+from ibert_lsp.tasks.cursor import Context, _innermost_open_paren, context_at, receiver_before
+from ibert_lsp.tasks.introspect import class_members, module_members
 from ibert_lsp.tasks.namespaces import (
     backend_class,
     backend_names,
@@ -31,7 +32,6 @@ from ibert_lsp.tasks.namespaces import (
     namespace_of,
 )
 from ibert_lsp.tasks.ranking import by_use
-from ibert_lsp.prompting.statements import statement_start
 from ibert_lsp.tasks.typeflow import type_of
 
 # Methods whose positional arguments are column names (strings) or column expressions.
@@ -65,254 +65,6 @@ class Candidate:
             "label": self.label, "insert_text": self.insert_text, "kind": self.kind,
             "detail": self.detail, "documentation": self.documentation, "source": self.source,
         }
-
-
-@dataclass
-class Context:
-    """What the cursor is on."""
-
-    kind: str  # member | argument | identifier | string_argument | none
-    prefix: str  # identifier typed so far
-    receiver: str | None = None  # source text before the '.'
-    callee: str | None = None  # for arguments: `events.select`
-    quote: str | None = None
-    offset: int = 0
-    replace_start: int = 0  # character on the line
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------- scanning the text before cursor
-
-_OPEN = {")": "(", "]": "[", "}": "{"}
-
-
-def _skip_string_back(text: str, i: int) -> int:
-    """`text[i]` is a closing quote: index before the matching opening quote (or -1)."""
-    q = text[i]
-    j = i - 1
-    while j >= 0:
-        if text[j] == q and (j == 0 or text[j - 1] != "\\"):
-            j -= 1
-            # string prefixes f/r/b
-            while j >= 0 and text[j] in "rbfRBFuU":
-                j -= 1
-            return j
-        j -= 1
-    return -1
-
-
-def receiver_before(text: str, end: int) -> str | None:
-    """The primary expression ending at `text[end-1]` (a dotted chain with calls/subscripts)."""
-    i = end - 1
-    after_dot = True  # whitespace is allowed before a '.' continuation
-    start = end
-    while i >= 0:
-        ch = text[i]
-        if ch in ")]}":
-            depth = 0
-            while i >= 0:
-                c = text[i]
-                if c in "\"'":
-                    i = _skip_string_back(text, i)
-                    continue
-                if c in ")]}":
-                    depth += 1
-                elif c in "([{":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                i -= 1
-            if i < 0:
-                return None
-            start = i
-            i -= 1
-            after_dot = False
-            continue
-        if ch in "\"'":
-            j = _skip_string_back(text, i)
-            start = j + 1
-            i = j
-            after_dot = False
-            continue
-        if ch.isalnum() or ch == "_":
-            j = i
-            while j >= 0 and (text[j].isalnum() or text[j] == "_"):
-                j -= 1
-            start = j + 1
-            i = j
-            after_dot = False
-            continue
-        if ch == ".":
-            start = i
-            i -= 1
-            after_dot = True
-            continue
-        if ch in " \t\n\\" and after_dot:
-            # allow `x\n    .method` only inside brackets: caller passes bracketed text
-            i -= 1
-            continue
-        break
-    rec = text[start:end].strip()
-    if not rec or rec.startswith("."):
-        return None
-    return rec
-
-
-def _innermost_open_paren(text: str) -> int | None:
-    """Index of the innermost unclosed '(' in `text` (strings and comments skipped)."""
-    stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "#":
-            nl = text.find("\n", i)
-            i = n if nl == -1 else nl
-            continue
-        if c in "\"'":
-            triple = text[i:i + 3] == c * 3
-            q = c * 3 if triple else c
-            j = text.find(q, i + len(q))
-            while j != -1 and not triple and text[j - 1] == "\\":
-                j = text.find(q, j + 1)
-            if j == -1:
-                return stack[-1] if stack else None
-            i = j + len(q)
-            continue
-        if c in "([{":
-            stack.append(i if c == "(" else -1)
-        elif c in ")]}":
-            if stack:
-                stack.pop()
-        i += 1
-    while stack and stack[-1] == -1:
-        stack.pop()
-    return stack[-1] if stack else None
-
-
-def context_at(code: str, line: int, character: int) -> Context:
-    lines = code.split("\n")
-    if line >= len(lines):
-        return Context("none", "")
-    cur = lines[line]
-    character = min(character, len(cur))
-    first = statement_start(lines, line)
-    stmt_text = "\n".join(lines[first:line] + [cur[:character]])
-    m = _IDENT.search(cur[:character])
-    prefix = m.group(0) if m else ""
-    before = stmt_text[: len(stmt_text) - len(prefix)]
-    rstart = character - len(prefix)
-    # Inside a string literal that is an argument: column names
-    qm = re.search(r"([\"'])([A-Za-z0-9_]*)$", cur[:character])
-    if qm and cur[:character].count(qm.group(1)) % 2 == 1:
-        head = stmt_text[: len(stmt_text) - len(qm.group(0))]
-        p = _innermost_open_paren(head)
-        if p is not None and head[p + 1:].strip() == "" or (p is not None and head.rstrip().endswith((",", "("))):
-            callee = receiver_before(head, p) if p is not None else None
-            if callee:
-                return Context("string_argument", qm.group(2), callee=callee, quote=qm.group(1),
-                               replace_start=character - len(qm.group(2)))
-        if head.rstrip().endswith("["):
-            rec = receiver_before(head.rstrip(), len(head.rstrip()) - 1)
-            if rec:
-                return Context("string_argument", qm.group(2), callee=rec + ".__getitem__",
-                               quote=qm.group(1), replace_start=character - len(qm.group(2)))
-        return Context("none", "")
-    stripped = before.rstrip(" \t")
-    if stripped.endswith(".") and not stripped.endswith(".."):
-        dot = len(stripped) - 1
-        inside = _innermost_open_paren(stripped[:dot]) is not None or first != line
-        text = stripped[:dot]
-        if not inside:
-            text = text.split("\n")[-1]
-        rec = receiver_before(text, len(text))
-        if rec and not re.fullmatch(r"\d+", rec):
-            return Context("member", prefix, receiver=rec, replace_start=rstart)
-        return Context("none", prefix)
-    p = _innermost_open_paren(before)
-    if p is not None:
-        callee = receiver_before(before, p)
-        tail = before[p + 1:]
-        if callee and (tail.strip() == "" or tail.rstrip().endswith(",")) or (
-            callee and re.search(r"[(,=]\s*$", before)
-        ):
-            return Context("argument", prefix, callee=callee, replace_start=rstart)
-    return Context("identifier", prefix, replace_start=rstart)
-
-
-# ---------------------------------------------------------------- members of real Ibis objects
-
-
-def _first_paragraph(doc: str | None) -> str:
-    if not doc:
-        return ""
-    doc = inspect.cleandoc(doc)
-    return doc.split("\n\n")[0].strip()
-
-
-def _signature(obj: Any, name: str) -> str:
-    try:
-        return f"{name}{inspect.signature(obj)}"
-    except (TypeError, ValueError):
-        return name
-
-
-def _kind_of(obj: Any) -> str:
-    if inspect.ismodule(obj):
-        return "module"
-    if inspect.isclass(obj):
-        return "class"
-    if isinstance(obj, property):
-        return "attribute"
-    if callable(obj):
-        return "method"
-    return "attribute"
-
-
-@functools.lru_cache(maxsize=256)
-def class_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
-    """Public members of an Ibis class: (name, kind, signature, first docstring paragraph)."""
-    out = []
-    for name, obj in public_members(cls):
-        kind = _kind_of(obj)
-        target = obj.fget if isinstance(obj, property) else obj
-        sig = _signature(target, name) if kind == "method" else name
-        out.append((name, kind, sig, _first_paragraph(getattr(target, "__doc__", None))))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=8)
-def module_members(modname: str) -> tuple[tuple[str, str, str, str], ...]:
-    import importlib
-
-    mod = importlib.import_module(modname)
-    names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
-    out = []
-    for name in sorted(set(names)):
-        obj = getattr(mod, name, None)
-        if obj is None:
-            continue
-        kind = "function" if inspect.isfunction(obj) or inspect.isbuiltin(obj) else _kind_of(obj)
-        sig = _signature(obj, name) if kind in ("function", "method") else name
-        out.append((name, kind, sig, _first_paragraph(getattr(obj, "__doc__", None))))
-    return tuple(out)
-
-
-def full_doc(qualname: str) -> str:
-    """Full docstring of `ibis.expr.types.Table.filter`-style names (for resolve/hover)."""
-    import importlib
-
-    parts = qualname.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except Exception:
-            continue
-        for p in parts[i:]:
-            obj = getattr(obj, p, None)
-            if obj is None:
-                return ""
-        return inspect.cleandoc(getattr(obj, "__doc__", "") or "")
-    return ""
 
 
 # ---------------------------------------------------------------- evaluating the receiver
@@ -514,7 +266,6 @@ def keyword_candidates(rec: str, method: str, obj: Any, types: dict[str, type], 
                        rstart: int) -> list[Candidate]:
     """`name=` for the keyword parameters of the function being called (`connect(` on a
     backend: its connection parameters; `ibis.window(`: group_by=, order_by=, ...)."""
-    import inspect
 
     import ibis
 
@@ -747,100 +498,3 @@ def _names(code: str, prefix: str, env: dict[str, Any], schemas: Schemas,
     return [c for c in _filter(out, prefix) if c.label != prefix]
 
 
-# ---------------------------------------------------------------- model continuations
-
-
-def _offset(code: str, line: int, character: int) -> int:
-    lines = code.split("\n")
-    return sum(len(x) + 1 for x in lines[:line]) + min(character, len(lines[line]))
-
-
-def statement_checks(code: str, line: int, schemas: Schemas, env: dict[str, Any]) -> bool:
-    """Does the statement of `code` covering 0-based `line` parse and evaluate through the gate?"""
-    import ast
-
-    from ibert_lsp.tasks.analysis import _segment
-
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    lines = code.split("\n")
-    for st in ast.walk(tree):
-        if not isinstance(st, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)):
-            continue
-        if not (st.lineno - 1 <= line <= st.end_lineno - 1):
-            continue
-        value = getattr(st, "value", None)
-        if value is None:
-            return False
-        seg = _segment(lines, value)
-        if seg is None:
-            return False
-        try:
-            from ibert_lsp.tasks.analysis import gate_eval
-
-            gate_eval("(" + seg + ")", schemas, env, any_value=True)
-            return True
-        except Exception:
-            return False
-    return False
-
-
-def continuations(
-    code: str,
-    line: int,
-    character: int,
-    schemas: Schemas,
-    generator: Any,
-    *,
-    env: dict[str, Any] | None = None,
-    n: int = 3,
-    max_new_tokens: int = 48,
-    deadline_s: float | None = None,
-    cancel: threading.Event | None = None,
-    multiline: bool | None = None,
-) -> list[str]:
-    """Model continuations at the cursor (fill-in-the-middle), kept only when the completed
-    statement evaluates through the gate; best (model order) first, de-duplicated."""
-    from ibert_lsp.prompting import prompts
-
-    off = _offset(code, line, character)
-    prefix, suffix = code[:off], code[off:]
-    if env is None:
-        from ibert_lsp.tasks.analysis import analyze
-
-        env = analyze(code, schemas).env_before(line)
-    lines = code.split("\n")
-    rest_of_line = lines[line][character:] if line < len(lines) else ""
-    if multiline is None:
-        multiline = not rest_of_line.strip()
-    inp = {"prefix": prefix, "suffix": suffix}
-    context = {"tables": {k: dict(v) for k, v in schemas.items()}}
-    prompt = prompts.build_prompt("code_completion", inp, context)
-    stop = tuple(prompts.STOP["code_completion"]) + (() if multiline else ("\n",))
-    t0 = time.monotonic()
-    try:
-        raw = generator.generate(prompt, n=n, max_new_tokens=max_new_tokens, stop=stop,
-                                 deadline_s=deadline_s, cancel=cancel)
-    except Exception:
-        return []
-    out: list[str] = []
-    for text in raw:
-        if cancel is not None and cancel.is_set():
-            break
-        text = prompts.parse_output("code_completion", text, inp, context)
-        text = text.rstrip()
-        if not multiline:
-            text = text.split("\n")[0]
-        # drop text the suffix already holds
-        if rest_of_line.strip() and text.endswith(rest_of_line.strip()):
-            text = text[: -len(rest_of_line.strip())]
-        if not text.strip() or text in out:
-            continue
-        new_code = prefix + text + suffix
-        if statement_checks(new_code, line, schemas, env):
-            out.append(text)
-        if deadline_s is not None and time.monotonic() - t0 > deadline_s * 2:
-            break
-    return out

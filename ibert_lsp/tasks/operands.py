@@ -36,8 +36,9 @@ def operand_candidates(code: str, line: int, character: int, schemas: Schemas,
     cursor, best first; [] when the cursor is not right after a binary operator."""
     import ibis.expr.types as ir
 
-    from ibert_lsp.tasks.completion import Candidate, evaluate_receiver, receiver_before
     from ibert_lsp.prompting.statements import statement_start
+    from ibert_lsp.tasks.completion import Candidate, evaluate_receiver
+    from ibert_lsp.tasks.cursor import receiver_before
 
     lines = code.split("\n")
     if line >= len(lines):

@@ -192,7 +192,7 @@ _CALL_WANTS["having"] = _CALL_WANTS["agg"]
 def _enclosing_call(code: str, line: int, character: int) -> str | None:
     """The method whose argument list holds the cursor (`agg` in `t.agg(x=t.a.|`)."""
     from ibert_lsp.prompting.statements import statement_start
-    from ibert_lsp.tasks.completion import _innermost_open_paren, receiver_before
+    from ibert_lsp.tasks.cursor import _innermost_open_paren, receiver_before
 
     lines = code.split("\n")
     first = statement_start(lines, line)
