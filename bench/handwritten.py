@@ -195,19 +195,9 @@ async def editor_run(recs: list[dict], no_model: bool, timeout: float = 60.0) ->
     def _conf(params):
         return [None for _ in params.items]
 
-    caps = types.ClientCapabilities(
-        workspace=types.WorkspaceClientCapabilities(configuration=False),
-        text_document=types.TextDocumentClientCapabilities(
-            completion=types.CompletionClientCapabilities(
-                completion_item=types.ClientCompletionItemOptions(
-                    documentation_format=[types.MarkupKind.Markdown])),
-            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
-            code_action=types.CodeActionClientCapabilities(
-                code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                    code_action_kind=types.ClientCodeActionKindOptions(value_set=[
-                        types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite])),
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-                data_support=True)))
+    from ibert_lsp.client import client_capabilities
+
+    caps = client_capabilities(inline=False, configuration=False, progress=False)
     root = Path(tempfile.mkdtemp(prefix="ibert-hw-"))
     await client.start_io(sys.executable, "-m", "ibert_lsp")
     out: dict = {}

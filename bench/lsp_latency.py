@@ -62,22 +62,10 @@ def rss_mib(pid: int) -> float | None:
 
 
 def caps() -> types.ClientCapabilities:
-    return types.ClientCapabilities(
-        window=types.WindowClientCapabilities(work_done_progress=True),
-        text_document=types.TextDocumentClientCapabilities(
-            completion=types.CompletionClientCapabilities(
-                completion_item=types.ClientCompletionItemOptions(
-                    documentation_format=[types.MarkupKind.Markdown])),
-            code_action=types.CodeActionClientCapabilities(
-                code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                    code_action_kind=types.ClientCodeActionKindOptions(value_set=[
-                        types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
-                        types.CodeActionKind.Refactor])),
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-                data_support=True),
-            inline_completion=types.InlineCompletionClientCapabilities(),
-            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
-        ))
+    """The shared client capabilities (`ibert_lsp.client`); settings are pushed, not pulled."""
+    from ibert_lsp.client import client_capabilities
+
+    return client_capabilities(configuration=False)
 
 
 class Session:

@@ -626,27 +626,11 @@ def judge(diag: dict, run: dict, hand: list[dict]) -> str:
 
 # ------------------------------------------------------------------------ the LSP session
 def caps():
-    from lsprotocol import types
+    """The shared client capabilities (`ibert_lsp.client`); this client has no progress
+    handler and no inline completion requests."""
+    from ibert_lsp.client import client_capabilities
 
-    return types.ClientCapabilities(
-        workspace=types.WorkspaceClientCapabilities(
-            configuration=True,
-            did_change_configuration=types.DidChangeConfigurationClientCapabilities()),
-        text_document=types.TextDocumentClientCapabilities(
-            completion=types.CompletionClientCapabilities(
-                completion_item=types.ClientCompletionItemOptions(
-                    documentation_format=[types.MarkupKind.Markdown])),
-            hover=types.HoverClientCapabilities(
-                content_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText]),
-            code_action=types.CodeActionClientCapabilities(
-                code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                    code_action_kind=types.ClientCodeActionKindOptions(value_set=[
-                        types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
-                        types.CodeActionKind.Refactor])),
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-                data_support=True),
-            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
-        ))
+    return client_capabilities(inline=False, progress=False)
 
 
 class Session:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from ibert_lsp.client import client_capabilities
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = [sys.executable, "-m", "ibert_lsp"]
 
@@ -23,37 +25,8 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 def capabilities(*, lazy_resolve: bool = True, inline: bool = True) -> types.ClientCapabilities:
-    """Client capabilities written by hand: the pytest-lsp VS Code snapshot lacks inline
-    completion (LSP 3.18)."""
-    return types.ClientCapabilities(
-        window=types.WindowClientCapabilities(work_done_progress=True),
-        workspace=types.WorkspaceClientCapabilities(
-            configuration=True,
-            did_change_configuration=types.DidChangeConfigurationClientCapabilities(),
-            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
-        ),
-        text_document=types.TextDocumentClientCapabilities(
-            completion=types.CompletionClientCapabilities(
-                completion_item=types.ClientCompletionItemOptions(
-                    snippet_support=False,
-                    documentation_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText],
-                    resolve_support=types.ClientCompletionItemResolveOptions(
-                        properties=["documentation", "detail"]))),
-            hover=types.HoverClientCapabilities(
-                content_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText]),
-            code_action=types.CodeActionClientCapabilities(
-                code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                    code_action_kind=types.ClientCodeActionKindOptions(value_set=[
-                        types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
-                        types.CodeActionKind.RefactorRewrite, types.CodeActionKind.Source])),
-                resolve_support=types.ClientCodeActionResolveOptions(
-                    properties=["edit"]) if lazy_resolve else None,
-                data_support=True,
-            ),
-            inline_completion=types.InlineCompletionClientCapabilities() if inline else None,
-            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(),
-        ),
-    )
+    """The capabilities every ibert client announces (`ibert_lsp.client`)."""
+    return client_capabilities(lazy_resolve=lazy_resolve, inline=inline)
 
 
 async def initialize(client, options: dict | None = None, **caps) -> types.InitializeResult:

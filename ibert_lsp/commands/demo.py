@@ -16,7 +16,9 @@ import os
 import sys
 import textwrap
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ibert_lsp.errors import IbertError
 
@@ -141,25 +143,54 @@ def find(text: str, needle: str, after: bool = True):
 # ---------------------------------------------------------------------- the demo
 
 
-async def demo(path: Path, model_path: str | None, no_model: bool, timeout: float) -> int:
+@dataclass
+class Demo:
+    """The demo's LSP session: the client, the example document and how long to wait."""
+
+    client: Any  # pygls LanguageClient
+    path: Path
+    text: str
+    uri: str
+    timeout: float
+    diags: dict[str, list] = field(default_factory=dict)
+    got_diags: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def doc_id(self) -> Any:
+        from lsprotocol import types
+
+        return types.TextDocumentIdentifier(uri=self.uri)
+
+    async def status(self) -> dict:
+        from lsprotocol import types
+
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="ibert.status"))
+
+    def change(self, version: int, text: str) -> None:
+        """Replace the document's text (as an editor sends each edit)."""
+        from lsprotocol import types
+
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=self.uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+
+
+def make_client(d_diags: dict[str, list], got_diags: asyncio.Event) -> Any:
+    """A pygls client that prints what the server says, shows progress and records
+    published diagnostics."""
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
-    text = path.read_text(encoding="utf-8")
-    uri = path.resolve().as_uri()
     client = LanguageClient("ibert-demo", "0.1")
-    diags: dict[str, list] = {}
-    messages: list[str] = []
-    got_diags = asyncio.Event()
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def _diags(params: types.PublishDiagnosticsParams):
-        diags[params.uri] = list(params.diagnostics)
+        d_diags[params.uri] = list(params.diagnostics)
         got_diags.set()
 
     @client.feature(types.WINDOW_SHOW_MESSAGE)
     def _show(params: types.ShowMessageParams):
-        messages.append(params.message)
         print(f"  [server says] {params.message}", flush=True)
 
     @client.feature(types.WINDOW_LOG_MESSAGE)
@@ -179,205 +210,237 @@ async def demo(path: Path, model_path: str | None, no_model: bool, timeout: floa
         if msg:
             print(f"  [progress {kind}] {msg}", flush=True)
 
-    caps = types.ClientCapabilities(
-        window=types.WindowClientCapabilities(work_done_progress=True),
-        workspace=types.WorkspaceClientCapabilities(configuration=False),
-        text_document=types.TextDocumentClientCapabilities(
-            completion=types.CompletionClientCapabilities(
-                completion_item=types.ClientCompletionItemOptions(
-                    documentation_format=[types.MarkupKind.Markdown])),
-            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
-            code_action=types.CodeActionClientCapabilities(
-                code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                    code_action_kind=types.ClientCodeActionKindOptions(value_set=[
-                        types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
-                        types.CodeActionKind.RefactorRewrite])),
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-                data_support=True),
-            inline_completion=types.InlineCompletionClientCapabilities(),
-        ))
+    return client
+
+
+async def start(d: Demo, model_path: str | None, no_model: bool, t_start: float) -> None:
+    """Start the server, initialize it, wait for the model (unless off), open the document."""
+    from lsprotocol import types
+
+    from ibert_lsp.client import client_capabilities
+
     options: dict = {"features": {"model": not no_model}}
     if model_path:
         options["modelPath"] = model_path
+    await d.client.start_io(sys.executable, "-m", "ibert_lsp")
+    await asyncio.wait_for(d.client.initialize_async(types.InitializeParams(
+        capabilities=client_capabilities(configuration=False),
+        root_uri=d.path.resolve().parent.as_uri(),
+        initialization_options={"ibert": options})), d.timeout)
+    d.client.initialized(types.InitializedParams())
+    print(f"server started and initialized in {time.perf_counter() - t_start:.2f} s "
+          f"({' '.join([sys.executable, '-m', 'ibert_lsp'])})")
+    if not no_model:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < d.timeout:
+            st = await d.status()
+            if st["model"] != "loading":
+                break
+            await asyncio.sleep(0.2)
+        st = await d.status()
+        print(f"model: {st['model']}" + (f" ({st['model_error']})" if st.get("model_error")
+                                          else ""))
+    d.client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=d.uri, language_id="python", version=1,
+                                             text=d.text)))
+
+
+async def show_diagnostics(d: Demo) -> None:
+    """1. Diagnostics, then the first checked quick fix for each."""
+    from lsprotocol import types
+
+    text, path = d.text, d.path
+    header(f"Diagnostics for {path.name} (checked through the gate)")
+    t0 = time.perf_counter()
+    await asyncio.wait_for(d.got_diags.wait(), d.timeout)
+    found = d.diags.get(d.uri, [])
+    print(f"({len(found)} problems, published {time.perf_counter() - t0:.2f} s after open)")
+    for diag in found:
+        line = text.split("\n")[diag.range.start.line]
+        print(f"  {path.name}:{diag.range.start.line + 1}:{diag.range.start.character + 1} "
+              f"[{diag.code}] {diag.message}")
+        print(indent(line.strip(), "      | "))
+    header("Quick fixes (each one passed the gate, and its diagnostic is gone)")
+    for diag in found:
+        t0 = time.perf_counter()
+        actions = await d.client.text_document_code_action_async(types.CodeActionParams(
+            text_document=d.doc_id, range=diag.range,
+            context=types.CodeActionContext(diagnostics=[diag],
+                                            only=[types.CodeActionKind.QuickFix])))
+        ms = (time.perf_counter() - t0) * 1000
+        if not actions:
+            print(f"  line {diag.range.start.line + 1}: no checked fix ({ms:.0f} ms)")
+            continue
+        a = actions[0]
+        new = apply_edits(text, a.edit.changes[d.uri])
+        print(f"  💡 {a.title}  ({ms:.0f} ms)")
+        print(indent(diff_lines(text, new), "      "))
+
+
+async def show_completion(d: Demo) -> tuple[str, Any]:
+    """2. Completion after `revenue.` and inside `group_by("`; returns the text and position
+    the inline step reuses."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Completion after `revenue.` (columns first, then Ibis methods)")
+    text2 = text + "\nnext_step = revenue."
+    d.change(2, text2)
+    pos = find(text2, "next_step = revenue.")
+    t0 = time.perf_counter()
+    res = await d.client.text_document_completion_async(types.CompletionParams(
+        text_document=d.doc_id, position=pos, context=types.CompletionContext(
+            trigger_kind=types.CompletionTriggerKind.TriggerCharacter,
+            trigger_character=".")))
+    ms = (time.perf_counter() - t0) * 1000
+    items = sorted(res.items, key=lambda i: i.sort_text or "") if res else []
+    print(f"({len(items)} items in {ms:.0f} ms)")
+    for it in items[:8]:
+        print(f"  {it.label:<14} {it.detail or ''}"[:100])
+    print("  ...")
+    text3 = text + '\nby_country = orders.group_by("'
+    d.change(3, text3)
+    res = await d.client.text_document_completion_async(types.CompletionParams(
+        text_document=d.doc_id, position=find(text3, 'orders.group_by("')))
+    print('  inside orders.group_by("…: ' + ", ".join(i.label for i in res.items))
+    return text2, pos
+
+
+async def show_inline(d: Demo, text2: str, pos: Any) -> None:
+    """3. Inline completion (the model's ghost text, checked)."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Inline completion at `next_step = revenue.` (model, checked)")
+    d.change(4, text2)
+    t0 = time.perf_counter()
+    inline = await d.client.text_document_inline_completion_async(
+        types.InlineCompletionParams(text_document=d.doc_id, position=pos,
+                                     context=types.InlineCompletionContext(
+                                         trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+    ms = (time.perf_counter() - t0) * 1000
+    shown = [i.insert_text for i in (inline.items if inline else [])]
+    if shown:
+        for s in shown:
+            print(f"  ghost text: next_step = revenue.\033[2m{s}\033[0m   ({ms:.0f} ms)")
+    else:
+        print(f"  (no suggestion: {'no model loaded' if (await d.status())['model'] != 'ready' else 'none passed the gate'}; {ms:.0f} ms)")
+    d.change(5, text)
+
+
+async def show_sql_to_ibis(d: Demo) -> None:
+    """4. The Convert SQL to Ibis action on the example's SQL string."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Code action: Convert SQL to Ibis (on the `top_sql` string)")
+    p = find(text, "SELECT customer_id", after=False)
+    actions = await d.client.text_document_code_action_async(types.CodeActionParams(
+        text_document=d.doc_id, range=types.Range(start=p, end=p),
+        context=types.CodeActionContext(diagnostics=[])))
+    conv = [a for a in actions if "Convert SQL to Ibis" in a.title]
+    if conv:
+        t0 = time.perf_counter()
+        try:
+            resolved = await d.client.code_action_resolve_async(conv[0])
+            ms = (time.perf_counter() - t0) * 1000
+            new = apply_edits(text, resolved.edit.changes[d.uri])
+            print(f"  {conv[0].title} — resolved in {ms:.0f} ms (same rows as the SQL on "
+                  "DuckDB)")
+            print(indent(diff_lines(text, new), "      "))
+        except Exception as exc:
+            print(f"  {conv[0].title}: {exc}")
+    else:
+        print("  (no action offered)")
+
+
+async def show_to_sql(d: Demo) -> None:
+    """5. `ibert.convertSelectionToSql` on an Ibis expression (Postgres)."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Command ibert.convertSelectionToSql on `revenue = (...)` (dialect postgres)")
+    start = find(text, "revenue = ", after=True)
+    end_i = text.index("\n)\n", text.index("revenue = ")) + 2
+    end = types.Position(line=text.count("\n", 0, end_i),
+                         character=end_i - (text.rfind("\n", 0, end_i) + 1))
+    t0 = time.perf_counter()
+    res = await d.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="ibert.convertSelectionToSql",
+        arguments=[{"uri": d.uri, "range": {"start": {"line": start.line,
+                                                    "character": start.character},
+                                          "end": {"line": end.line,
+                                                  "character": end.character}},
+                    "dialect": "postgres"}]))
+    ms = (time.perf_counter() - t0) * 1000
+    print(indent(res.get("sql") or res.get("error", "?")) + f"\n    ({ms:.0f} ms)")
+
+
+async def show_hover(d: Demo) -> None:
+    """6. Hover: a question in a comment, then an Ibis method."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Hover on `# how do I count rows per group?`")
+    t0 = time.perf_counter()
+    h = await d.client.text_document_hover_async(types.HoverParams(
+        text_document=d.doc_id, position=find(text, "# how do I count")))
+    ms = (time.perf_counter() - t0) * 1000
+    print(indent(h.contents.value if h else "(nothing)") + f"\n    ({ms:.0f} ms)")
+    header("Hover on `group_by` (Ibis docs)")
+    h = await d.client.text_document_hover_async(types.HoverParams(
+        text_document=d.doc_id, position=find(text, "    .group_by")))
+    if h:
+        print(indent("\n".join(h.contents.value.split("\n")[:8])) + "\n    ...")
+
+
+async def show_docstring(d: Demo) -> None:
+    """7. The Generate docstring action on a function."""
+    from lsprotocol import types
+
+    text = d.text
+    header("Code action: Generate docstring on `def paid_revenue_by_country`")
+    p = find(text, "def paid_revenue_by_country")
+    actions = await d.client.text_document_code_action_async(types.CodeActionParams(
+        text_document=d.doc_id, range=types.Range(start=p, end=p),
+        context=types.CodeActionContext(diagnostics=[])))
+    gen = [a for a in actions if "docstring" in a.title]
+    if gen:
+        t0 = time.perf_counter()
+        resolved = await d.client.code_action_resolve_async(gen[0])
+        ms = (time.perf_counter() - t0) * 1000
+        new = apply_edits(text, resolved.edit.changes[d.uri])
+        print(f"  {gen[0].title} ({ms:.0f} ms)")
+        print(indent(diff_lines(text, new), "      "))
+
+
+async def demo(path: Path, model_path: str | None, no_model: bool, timeout: float) -> int:
+    """Every feature through real LSP requests, in the order an editor session meets them."""
+    text = path.read_text(encoding="utf-8")
+    diags: dict[str, list] = {}
+    got_diags = asyncio.Event()
+    d = Demo(make_client(diags, got_diags), path, text, path.resolve().as_uri(), timeout,
+             diags, got_diags)
     t_start = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "ibert_lsp")
     try:
-        await asyncio.wait_for(client.initialize_async(types.InitializeParams(
-            capabilities=caps, root_uri=path.resolve().parent.as_uri(),
-            initialization_options={"ibert": options})), timeout)
-        client.initialized(types.InitializedParams())
-        print(f"server started and initialized in {time.perf_counter() - t_start:.2f} s "
-              f"({' '.join([sys.executable, '-m', 'ibert_lsp'])})")
-
-        async def status():
-            return await client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="ibert.status"))
-
-        if not no_model:
-            t0 = time.perf_counter()
-            while time.perf_counter() - t0 < timeout:
-                st = await status()
-                if st["model"] != "loading":
-                    break
-                await asyncio.sleep(0.2)
-            st = await status()
-            print(f"model: {st['model']}" + (f" ({st['model_error']})" if st.get("model_error")
-                                              else ""))
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                                 text=text)))
-        doc_id = types.TextDocumentIdentifier(uri=uri)
-
-        # 1. diagnostics + quick fixes
-        header(f"Diagnostics for {path.name} (checked through the gate)")
-        t0 = time.perf_counter()
-        await asyncio.wait_for(got_diags.wait(), timeout)
-        found = diags.get(uri, [])
-        print(f"({len(found)} problems, published {time.perf_counter() - t0:.2f} s after open)")
-        for d in found:
-            line = text.split("\n")[d.range.start.line]
-            print(f"  {path.name}:{d.range.start.line + 1}:{d.range.start.character + 1} "
-                  f"[{d.code}] {d.message}")
-            print(indent(line.strip(), "      | "))
-        header("Quick fixes (each one passed the gate, and its diagnostic is gone)")
-        for d in found:
-            t0 = time.perf_counter()
-            actions = await client.text_document_code_action_async(types.CodeActionParams(
-                text_document=doc_id, range=d.range,
-                context=types.CodeActionContext(diagnostics=[d],
-                                                only=[types.CodeActionKind.QuickFix])))
-            ms = (time.perf_counter() - t0) * 1000
-            if not actions:
-                print(f"  line {d.range.start.line + 1}: no checked fix ({ms:.0f} ms)")
-                continue
-            a = actions[0]
-            new = apply_edits(text, a.edit.changes[uri])
-            print(f"  💡 {a.title}  ({ms:.0f} ms)")
-            print(indent(diff_lines(text, new), "      "))
-
-        # 2. completion on a new line
-        header("Completion after `revenue.` (columns first, then Ibis methods)")
-        text2 = text + "\nnext_step = revenue."
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text2)]))
-        pos = find(text2, "next_step = revenue.")
-        t0 = time.perf_counter()
-        res = await client.text_document_completion_async(types.CompletionParams(
-            text_document=doc_id, position=pos, context=types.CompletionContext(
-                trigger_kind=types.CompletionTriggerKind.TriggerCharacter,
-                trigger_character=".")))
-        ms = (time.perf_counter() - t0) * 1000
-        items = sorted(res.items, key=lambda i: i.sort_text or "") if res else []
-        print(f"({len(items)} items in {ms:.0f} ms)")
-        for it in items[:8]:
-            print(f"  {it.label:<14} {it.detail or ''}"[:100])
-        print("  ...")
-        text3 = text + '\nby_country = orders.group_by("'
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text3)]))
-        res = await client.text_document_completion_async(types.CompletionParams(
-            text_document=doc_id, position=find(text3, 'orders.group_by("')))
-        print('  inside orders.group_by("…: ' + ", ".join(i.label for i in res.items))
-
-        # 3. inline completion
-        header("Inline completion at `next_step = revenue.` (model, checked)")
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=4),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text2)]))
-        t0 = time.perf_counter()
-        inline = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(text_document=doc_id, position=pos,
-                                         context=types.InlineCompletionContext(
-                                             trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
-        ms = (time.perf_counter() - t0) * 1000
-        shown = [i.insert_text for i in (inline.items if inline else [])]
-        if shown:
-            for s in shown:
-                print(f"  ghost text: next_step = revenue.\033[2m{s}\033[0m   ({ms:.0f} ms)")
-        else:
-            print(f"  (no suggestion: {'no model loaded' if (await status())['model'] != 'ready' else 'none passed the gate'}; {ms:.0f} ms)")
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=5),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
-
-        # 4. SQL -> Ibis
-        header("Code action: Convert SQL to Ibis (on the `top_sql` string)")
-        p = find(text, "SELECT customer_id", after=False)
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=doc_id, range=types.Range(start=p, end=p),
-            context=types.CodeActionContext(diagnostics=[])))
-        conv = [a for a in actions if "Convert SQL to Ibis" in a.title]
-        if conv:
-            t0 = time.perf_counter()
-            try:
-                resolved = await client.code_action_resolve_async(conv[0])
-                ms = (time.perf_counter() - t0) * 1000
-                new = apply_edits(text, resolved.edit.changes[uri])
-                print(f"  {conv[0].title} — resolved in {ms:.0f} ms (same rows as the SQL on "
-                      "DuckDB)")
-                print(indent(diff_lines(text, new), "      "))
-            except Exception as exc:
-                print(f"  {conv[0].title}: {exc}")
-        else:
-            print("  (no action offered)")
-
-        # 5. Ibis -> SQL
-        header("Command ibert.convertSelectionToSql on `revenue = (...)` (dialect postgres)")
-        start = find(text, "revenue = ", after=True)
-        end_i = text.index("\n)\n", text.index("revenue = ")) + 2
-        end = types.Position(line=text.count("\n", 0, end_i),
-                             character=end_i - (text.rfind("\n", 0, end_i) + 1))
-        t0 = time.perf_counter()
-        res = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="ibert.convertSelectionToSql",
-            arguments=[{"uri": uri, "range": {"start": {"line": start.line,
-                                                        "character": start.character},
-                                              "end": {"line": end.line,
-                                                      "character": end.character}},
-                        "dialect": "postgres"}]))
-        ms = (time.perf_counter() - t0) * 1000
-        print(indent(res.get("sql") or res.get("error", "?")) + f"\n    ({ms:.0f} ms)")
-
-        # 6. hover Q&A
-        header("Hover on `# how do I count rows per group?`")
-        t0 = time.perf_counter()
-        h = await client.text_document_hover_async(types.HoverParams(
-            text_document=doc_id, position=find(text, "# how do I count")))
-        ms = (time.perf_counter() - t0) * 1000
-        print(indent(h.contents.value if h else "(nothing)") + f"\n    ({ms:.0f} ms)")
-        header("Hover on `group_by` (Ibis docs)")
-        h = await client.text_document_hover_async(types.HoverParams(
-            text_document=doc_id, position=find(text, ".group_by(\"country\")", after=False)
-            if False else find(text, "    .group_by")))
-        if h:
-            print(indent("\n".join(h.contents.value.split("\n")[:8])) + "\n    ...")
-
-        # 7. docstring
-        header("Code action: Generate docstring on `def paid_revenue_by_country`")
-        p = find(text, "def paid_revenue_by_country")
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=doc_id, range=types.Range(start=p, end=p),
-            context=types.CodeActionContext(diagnostics=[])))
-        gen = [a for a in actions if "docstring" in a.title]
-        if gen:
-            t0 = time.perf_counter()
-            resolved = await client.code_action_resolve_async(gen[0])
-            ms = (time.perf_counter() - t0) * 1000
-            new = apply_edits(text, resolved.edit.changes[uri])
-            print(f"  {gen[0].title} ({ms:.0f} ms)")
-            print(indent(diff_lines(text, new), "      "))
-        st = await status()
+        await start(d, model_path, no_model, t_start)
+        await show_diagnostics(d)
+        text2, pos = await show_completion(d)
+        await show_inline(d, text2, pos)
+        await show_sql_to_ibis(d)
+        await show_to_sql(d)
+        await show_hover(d)
+        await show_docstring(d)
+        st = await d.status()
         header("Server status")
         print(f"  model: {st['model']}; handler errors: "
               f"{st['stats'].get('handler_errors', 0)}; total demo time "
               f"{time.perf_counter() - t_start:.1f} s")
-        await client.shutdown_async(None)
-        client.exit(None)
+        await d.client.shutdown_async(None)
+        d.client.exit(None)
     finally:
         try:
-            await asyncio.wait_for(client.stop(), 5)
+            await asyncio.wait_for(d.client.stop(), 5)
         except Exception:
             pass
     return 0
