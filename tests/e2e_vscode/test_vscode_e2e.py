@@ -108,6 +108,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
             break
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
+            proc.poll()  # reap the leader: a zombie still counts as a member of its group
             try:
                 os.killpg(proc.pid, 0)
             except ProcessLookupError:
@@ -243,6 +244,7 @@ def test_extension_in_real_vscode(vscode, node24):
     # The Output channel: the server's own log, and nothing harmless tagged [error] while it ran.
     before_kill = log_text.split("server exited; restarting")[0]
     assert "[ibert] server command" in log_text and "[ibert] found" in log_text, log_text[-3000:]
+    assert "ibert: model loaded from" in log_text, log_text[-3000:]  # the server's window/logMessage
     errors = [ln for ln in before_kill.splitlines() if re.search(r"\[error\]", ln)]
     assert not errors, errors
     assert log_text.count("server exited; restarting") == 1, log_text[-3000:]
