@@ -21,7 +21,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from datagen import gate
 
@@ -727,7 +726,3 @@ def mine(sources: list[str], *, include_ibis: bool = True, repo_list: str | None
               f"{len(sitems)} lone SQL queries over known tables sent to the translator)",
               file=sys.stderr)
     return records, info
-
-
-def to_jsonable(x: Any) -> Any:
-    return x

@@ -127,11 +127,11 @@ def test_stop_strings_cut_the_output(gen):
 
 def test_worker_runs_off_the_loop_and_cancellation_reaches_the_model(gen):
     worker = GenerationWorker()
-    worker.start_loading(lambda: gen)
-    assert worker.wait_loaded(10) is gen
+    assert worker.start_loading(lambda: gen).result(10) is gen
+    assert worker.generator is gen
     allowed = _plain_ids(gen)
     prompt = prompts.build_prompt("qa", {"question": "worker"}, CONTEXT)
-    fut = worker.submit(prompt, max_new_tokens=5, allowed_token_ids=allowed)
+    fut = worker.run(gen.generate, prompt, max_new_tokens=5, allowed_token_ids=allowed)
     assert len(fut.result(10)) == 1
 
     async def main():
@@ -146,7 +146,8 @@ def test_worker_runs_off_the_loop_and_cancellation_reaches_the_model(gen):
 
         gen.generate = slow_generate
         try:
-            task = asyncio.ensure_future(worker.agenerate(prompt, max_new_tokens=5))
+            task = asyncio.ensure_future(worker.arun(
+                lambda cancel: gen.generate(prompt, cancel=cancel, max_new_tokens=5)))
             await asyncio.sleep(0.1)  # the loop is free while the model works
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -166,9 +167,9 @@ def test_worker_reports_load_errors():
     def boom():
         raise IbertError("no model")
 
-    worker.start_loading(boom)
-    assert worker.wait_loaded(5) is None and isinstance(worker.load_error, IbertError)
-    assert worker.submit("x").result(5) == []
+    assert worker.start_loading(boom).result(5) is None
+    assert isinstance(worker.load_error, IbertError)
+    assert worker.generator is None  # the server then answers without the model
     worker.shutdown()
 
 

@@ -57,12 +57,3 @@ def text_in(doc, rng: types.Range, lines: list[str] | None = None) -> str:
     if a[0] == b[0]:
         return lines[a[0]][a[1]:b[1]]
     return "\n".join([lines[a[0]][a[1]:]] + lines[a[0] + 1:b[0]] + [lines[b[0]][:b[1]]])
-
-
-def whole_lines_edit(doc, first: int, last: int, new_text: str,
-                     lines: list[str] | None = None) -> types.TextEdit:
-    """Replace lines first..last (0-based, inclusive, without the final newline)."""
-    lines = lines if lines is not None else lines_of(doc)
-    last = min(last, len(lines) - 1)
-    return types.TextEdit(range=client_range(doc, first, 0, last, len(lines[last]), lines),
-                          new_text=new_text)

@@ -61,10 +61,7 @@ def to_items(doc, line: int, character: int, cands, lines,
     for i, c in enumerate(cands):
         start = to_client(doc, line, c.replace_start if c.replace_start is not None
                           else character, lines)
-        if c.kind == "model" and "\n" in c.insert_text:
-            # multi-line model text: plain text edit from the identifier start
-            pass
-        data = {"qualname": c.__dict__.get("qualname")} if c.__dict__.get("qualname") else None
+        data = {"qualname": c.qualname} if c.qualname else None
         items.append(types.CompletionItem(
             label=c.label,
             kind=KINDS.get(c.kind, types.CompletionItemKind.Text),

@@ -1,7 +1,7 @@
 """Run a Generator off the caller's thread, so the server's event loop never blocks on a model.
 
 `GenerationWorker` owns one worker thread (models are not re-entrant; requests queue up).
-`await worker.agenerate(...)` runs a request in that thread; if the awaiting task is cancelled
+`await worker.arun(fn, ...)` runs a model-bound function in that thread; if the awaiting task is cancelled
 (an LSP `$/cancelRequest`, or a newer request for the same document), the cancel event the
 model's StoppingCriteria watches is set, so the worker stops within one decoding step.
 Model loading can also happen in the worker (`GenerationWorker.start_loading(loader)`), so the
@@ -19,6 +19,8 @@ from ibert_lsp.model.protocol import Generator
 
 
 class GenerationWorker:
+    """One model thread: loads the Generator, then runs model-bound work in order."""
+
     def __init__(self, generator: Generator | None = None):
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ibert-model")
         self._generator = generator
@@ -42,31 +44,10 @@ class GenerationWorker:
 
     @property
     def generator(self) -> Generator | None:
-        return self._generator
-
-    @property
-    def ready(self) -> bool:
-        return self._generator is not None
-
-    def wait_loaded(self, timeout: float | None = None) -> Generator | None:
-        if self._loading is not None:
-            self._loading.result(timeout)
+        """The loaded Generator; None while loading, after a failed load, or without one."""
         return self._generator
 
     # -------------------------------------------------------------- generate
-    def submit(self, prompt: str, cancel: threading.Event | None = None, **kwargs) -> cf.Future:
-        """Queue a request; the future's result is the generator's list of candidates."""
-        cancel = cancel if cancel is not None else threading.Event()
-
-        def run():
-            if cancel.is_set() or self._generator is None:
-                return []
-            return self._generator.generate(prompt, cancel=cancel, **kwargs)
-
-        fut = self._pool.submit(run)
-        fut.cancel_event = cancel  # type: ignore[attr-defined]
-        return fut
-
     def run(self, fn: Callable, *args, **kwargs) -> cf.Future:
         """Run any model-bound function (e.g. a task over the generator) in the worker."""
         return self._pool.submit(fn, *args, **kwargs)
@@ -82,14 +63,6 @@ class GenerationWorker:
             cancel.set()
             fut.cancel()
             raise
-
-    async def agenerate(self, prompt: str, **kwargs) -> list[str]:
-        def generate(cancel: threading.Event) -> list[str]:
-            if cancel.is_set() or self._generator is None:
-                return []
-            return self._generator.generate(prompt, cancel=cancel, **kwargs)
-
-        return await self.arun(generate)
 
     def shutdown(self, wait: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)

@@ -59,6 +59,7 @@ class Candidate:
     source: str = "ibis"  # schema | ibis | jedi | document | model
     rank: int = 0  # lower first
     replace_start: int | None = None  # character where the replaced prefix starts
+    qualname: str | None = None  # the Ibis API member, whose full docs come at resolve
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,7 +137,7 @@ def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
             continue
         seen.add(name)
         out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
-        out[-1].__dict__["qualname"] = f"{owner}.{name}"
+        out[-1].qualname = f"{owner}.{name}"
     return _filter(out, prefix)
 
 
@@ -239,7 +240,7 @@ def namespace_candidates(namespace: tuple[str, Any], prefix: str,
         out = [Candidate(n, n, members[n][1], members[n][2], members[n][3], "ibis", 1, rstart)
                for n in by_use(list(members), kinds=("backend_module", "backend"))]
         for c in out:
-            c.__dict__["qualname"] = f"{owner}.{c.label}"
+            c.qualname = f"{owner}.{c.label}"
         return _filter(out, prefix)
     if kind == "examples":
         names = by_use(list(example_names()), kinds=("examples",))
@@ -258,7 +259,7 @@ def namespace_candidates(namespace: tuple[str, Any], prefix: str,
     for n in by_use(list(members), kinds=("ibis",)):
         name, k, sig, doc = members[n]
         out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
-        out[-1].__dict__["qualname"] = f"ibis.{name}"
+        out[-1].qualname = f"ibis.{name}"
     return _filter(out, prefix)
 
 
@@ -296,7 +297,7 @@ def class_candidates(cls: type, prefix: str, rstart: int) -> list[Candidate]:
     owner = f"{cls.__module__}.{cls.__qualname__}"
     for name, kind, sig, doc in ranked_members(cls):
         out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
-        out[-1].__dict__["qualname"] = f"{owner}.{name}"
+        out[-1].qualname = f"{owner}.{name}"
     return _filter(out, prefix)
 
 
