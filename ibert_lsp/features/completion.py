@@ -79,79 +79,83 @@ def to_items(doc, line: int, character: int, cands, lines,
     return items
 
 
-def register(server: IbertServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                    types.CompletionOptions(trigger_characters=TRIGGERS, resolve_provider=True))
-    @safe(default=lambda: types.CompletionList(is_incomplete=False, items=[]))
-    async def completion(ls: IbertServer, params: types.CompletionParams):
-        empty = types.CompletionList(is_incomplete=False, items=[])
-        if not ls.settings.enabled("completion"):
-            return empty
-        doc = ls.document(params.text_document.uri)
-        if not ls.is_python(doc):
-            return empty
-        lines = lines_of(doc)
-        line, character = to_server(doc, params.position, lines)
-        invoked = (params.context is None
-                   or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
+@safe(default=lambda: types.CompletionList(is_incomplete=False, items=[]))
+async def completion(ls: IbertServer, params: types.CompletionParams):
+    empty = types.CompletionList(is_incomplete=False, items=[])
+    if not ls.settings.enabled("completion"):
+        return empty
+    doc = ls.document(params.text_document.uri)
+    if not ls.is_python(doc):
+        return empty
+    lines = lines_of(doc)
+    line, character = to_server(doc, params.position, lines)
+    invoked = (params.context is None
+               or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
 
-        an = await quick_analysis(ls, doc.uri)
-        source = doc.source
+    an = await quick_analysis(ls, doc.uri)
+    source = doc.source
 
-        def work():
-            from ibert_lsp.tasks.completion import complete
-            from ibert_lsp.tasks.operands import operand_candidates
-            from ibert_lsp.tasks.relevance import relevant_completions
+    def work():
+        from ibert_lsp.tasks.completion import complete
+        from ibert_lsp.tasks.operands import operand_candidates
+        from ibert_lsp.tasks.relevance import relevant_completions
 
-            env = an.env_before(line)
-            found = complete(source, line, character, an.schemas, env=env,
-                             types=an.types_before(line), path=doc.path, use_jedi=invoked)
-            if not found:  # after an operator: the operand (the CLI does the same)
-                found = operand_candidates(source, line, character, an.schemas, env)
-            return relevant_completions(source, line, character, found), env, an.schemas
+        env = an.env_before(line)
+        found = complete(source, line, character, an.schemas, env=env,
+                         types=an.types_before(line), path=doc.path, use_jedi=invoked)
+        if not found:  # after an operator: the operand (the CLI does the same)
+            found = operand_candidates(source, line, character, an.schemas, env)
+        return relevant_completions(source, line, character, found), env, an.schemas
 
-        cands, env, schemas = await ls.interactive(work)
-        if invoked and ls.generator is not None:
-            from ibert_lsp.tasks.completion import Candidate
-            from ibert_lsp.tasks.continuations import continuations
-            from ibert_lsp.tasks.cursor import context_at
+    cands, env, schemas = await ls.interactive(work)
+    if invoked and ls.generator is not None:
+        from ibert_lsp.tasks.completion import Candidate
+        from ibert_lsp.tasks.continuations import continuations
+        from ibert_lsp.tasks.cursor import context_at
 
-            texts = await model_within(ls, continuations, doc.source, line, character, schemas,
-                                       env=env, n=INTERACTIVE_CANDIDATES, multiline=False,
-                                       budget_s=completion_budget_s(ls))
-            ctx = context_at(doc.source, line, character)
-            seen = {c.insert_text for c in cands}
-            from ibert_lsp.tasks.relevance import completion_verdict
+        texts = await model_within(ls, continuations, doc.source, line, character, schemas,
+                                   env=env, n=INTERACTIVE_CANDIDATES, multiline=False,
+                                   budget_s=completion_budget_s(ls))
+        ctx = context_at(doc.source, line, character)
+        seen = {c.insert_text for c in cands}
+        from ibert_lsp.tasks.relevance import completion_verdict
 
-            after = doc.source.split("\n")[line][character:]
-            for t in texts or []:
-                full = ctx.prefix + t
-                if full.strip() and full not in seen and completion_verdict("", t, after).ok:
-                    seen.add(full)
-                    cands.append(Candidate(full[:60], full, "model", "ibert model",
-                                           "Suggested by the local model; checked against the "
-                                           "schemas.", "model", 5, ctx.replace_start))
-        return types.CompletionList(is_incomplete=False,
-                                    items=to_items(doc, line, character, cands[:300], lines,
-                                                   markdown_ok(ls)))
+        after = doc.source.split("\n")[line][character:]
+        for t in texts or []:
+            full = ctx.prefix + t
+            if full.strip() and full not in seen and completion_verdict("", t, after).ok:
+                seen.add(full)
+                cands.append(Candidate(full[:60], full, "model", "ibert model",
+                                       "Suggested by the local model; checked against the "
+                                       "schemas.", "model", 5, ctx.replace_start))
+    return types.CompletionList(is_incomplete=False,
+                                items=to_items(doc, line, character, cands[:300], lines,
+                                               markdown_ok(ls)))
 
-    @server.feature(types.COMPLETION_ITEM_RESOLVE)
-    async def resolve(ls: IbertServer, item: types.CompletionItem):
-        try:
-            return await _resolve(ls, item)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            ls.log(f"ibert: completion resolve failed: {exc}", types.MessageType.Error)
-            return item
 
-    async def _resolve(ls: IbertServer, item: types.CompletionItem):
-        data = item.data if isinstance(item.data, dict) else None
-        if data and data.get("qualname"):
-            from ibert_lsp.tasks.introspect import full_doc
-
-            doc = await ls.interactive(full_doc, data["qualname"])
-            if doc:
-                item.documentation = _doc(
-                    f"```python\n{item.detail or item.label}\n```\n\n{doc}", markdown_ok(ls))
+async def resolve(ls: IbertServer, item: types.CompletionItem):
+    try:
+        return await _resolve(ls, item)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        ls.log(f"ibert: completion resolve failed: {exc}", types.MessageType.Error)
         return item
+
+
+async def _resolve(ls: IbertServer, item: types.CompletionItem):
+    data = item.data if isinstance(item.data, dict) else None
+    if data and data.get("qualname"):
+        from ibert_lsp.tasks.introspect import full_doc
+
+        doc = await ls.interactive(full_doc, data["qualname"])
+        if doc:
+            item.documentation = _doc(
+                f"```python\n{item.detail or item.label}\n```\n\n{doc}", markdown_ok(ls))
+    return item
+
+
+def register(server: IbertServer) -> None:
+    options = types.CompletionOptions(trigger_characters=TRIGGERS, resolve_provider=True)
+    server.feature(types.TEXT_DOCUMENT_COMPLETION, options)(completion)
+    server.feature(types.COMPLETION_ITEM_RESOLVE)(resolve)

@@ -86,28 +86,32 @@ def reschedule_all(ls: IbertServer) -> None:
             ls.log(f"ibert: diagnostics not rescheduled for {uri}: {exc}")
 
 
+@safe()
+async def did_open(ls: IbertServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.state(params.text_document.uri)
+    schedule(ls, params.text_document.uri, delay=0)
+
+
+@safe()
+async def did_change(ls: IbertServer, params: types.DidChangeTextDocumentParams) -> None:
+    schedule(ls, params.text_document.uri)
+
+
+@safe()
+async def did_save(ls: IbertServer, params: types.DidSaveTextDocumentParams) -> None:
+    schedule(ls, params.text_document.uri, delay=0)
+
+
+@safe()
+async def did_close(ls: IbertServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.document_closed(params.text_document.uri)
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
 def register(server: IbertServer) -> None:
     server.on_settings_changed(reschedule_all)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    @safe()
-    async def did_open(ls: IbertServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.state(params.text_document.uri)
-        schedule(ls, params.text_document.uri, delay=0)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    @safe()
-    async def did_change(ls: IbertServer, params: types.DidChangeTextDocumentParams) -> None:
-        schedule(ls, params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    @safe()
-    async def did_save(ls: IbertServer, params: types.DidSaveTextDocumentParams) -> None:
-        schedule(ls, params.text_document.uri, delay=0)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    @safe()
-    async def did_close(ls: IbertServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.document_closed(params.text_document.uri)
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)

@@ -161,42 +161,44 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
     return None
 
 
+@safe(default=None)
+async def hover(ls: IbertServer, params: types.HoverParams):
+    if not ls.settings.enabled("hover"):
+        return None
+    doc = ls.document(params.text_document.uri)
+    if not ls.is_python(doc):
+        return None
+    lines = lines_of(doc)
+    line, character = to_server(doc, params.position, lines)
+    text = lines[line] if line < len(lines) else ""
+    from ibert_lsp.tasks.qa import is_question
+
+    hash_at = text.find("#")
+    if hash_at != -1 and character >= hash_at and '"' not in text[:hash_at] and (
+            "'" not in text[:hash_at]):
+        question = text[hash_at + 1:].strip()
+        if not is_question(question):
+            return None
+        an = await current_analysis(ls, doc.uri)
+        res = await ask(ls, question, an.schemas)
+        rng = types.Range(start=to_client(doc, line, hash_at, lines),
+                          end=to_client(doc, line, len(text), lines))
+        return types.Hover(contents=_md(res.text), range=rng)
+
+    an = await quick_analysis(ls, doc.uri)
+    source = doc.source
+
+    def work():
+        return describe_name(source, line, character, an.schemas, an.env_before(line),
+                             an.types_before(line))
+
+    found = await ls.interactive(work)
+    if not found:
+        return None
+    value, (a, b) = found
+    return types.Hover(contents=_md(value), range=types.Range(
+        start=to_client(doc, line, a, lines), end=to_client(doc, line, b, lines)))
+
+
 def register(server: IbertServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    @safe(default=None)
-    async def hover(ls: IbertServer, params: types.HoverParams):
-        if not ls.settings.enabled("hover"):
-            return None
-        doc = ls.document(params.text_document.uri)
-        if not ls.is_python(doc):
-            return None
-        lines = lines_of(doc)
-        line, character = to_server(doc, params.position, lines)
-        text = lines[line] if line < len(lines) else ""
-        from ibert_lsp.tasks.qa import is_question
-
-        hash_at = text.find("#")
-        if hash_at != -1 and character >= hash_at and '"' not in text[:hash_at] and (
-                "'" not in text[:hash_at]):
-            question = text[hash_at + 1:].strip()
-            if not is_question(question):
-                return None
-            an = await current_analysis(ls, doc.uri)
-            res = await ask(ls, question, an.schemas)
-            rng = types.Range(start=to_client(doc, line, hash_at, lines),
-                              end=to_client(doc, line, len(text), lines))
-            return types.Hover(contents=_md(res.text), range=rng)
-
-        an = await quick_analysis(ls, doc.uri)
-        source = doc.source
-
-        def work():
-            return describe_name(source, line, character, an.schemas, an.env_before(line),
-                                 an.types_before(line))
-
-        found = await ls.interactive(work)
-        if not found:
-            return None
-        value, (a, b) = found
-        return types.Hover(contents=_md(value), range=types.Range(
-            start=to_client(doc, line, a, lines), end=to_client(doc, line, b, lines)))
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)

@@ -59,61 +59,63 @@ def forget(ls: IbertServer, uri: str) -> None:
         del _CACHE[key]
 
 
+@safe(default=lambda: types.InlineCompletionList(items=[]))
+async def inline_completion(ls: IbertServer, params: types.InlineCompletionParams):
+    empty = types.InlineCompletionList(items=[])
+    uri = params.text_document.uri
+    st = ls.state(uri)
+    me = asyncio.current_task()
+    prev = st.inline_task
+    if prev is not None and prev is not me and not prev.done():
+        prev.cancel()  # a newer request for this document supersedes the older one
+        ls.stats["inline_cancelled"] = ls.stats.get("inline_cancelled", 0) + 1
+    st.inline_task = me
+    try:
+        if not ls.settings.enabled("inline_completion"):
+            return empty
+        doc = ls.document(uri)
+        if not ls.is_python(doc):
+            return empty
+        if ls.generator is None:
+            if ls.model_state in (ModelState.MISSING, ModelState.FAILED):
+                ls.tell_no_model_once()
+            return empty
+        lines = lines_of(doc)
+        line, character = to_server(doc, params.position, lines)
+        source = doc.source
+        off = sum(len(x) + 1 for x in lines[:line]) + character
+        prefix, suffix = source[:off], source[off:]
+        texts = _typed_through(uri, prefix, suffix)
+        if texts is None:
+            key = _key(uri, prefix, suffix)
+            cached = _CACHE.get(key)
+            if cached is not None:
+                texts = cached[2]
+            else:
+                an = await current_analysis(ls, uri)
+                from ibert_lsp.tasks.continuations import continuations
+
+                texts = await ls.run_model(
+                    continuations, source, line, character, an.schemas,
+                    env=an.env_before(line), n=INTERACTIVE_CANDIDATES, max_new_tokens=48,
+                    deadline_s=ls.model_deadline())
+                from ibert_lsp.tasks.relevance import completion_verdict
+
+                texts = [t for t in texts or [] if completion_verdict("", t, suffix).ok]
+                _CACHE[key] = (prefix, suffix, texts)
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        pos = to_client(doc, line, character, lines)
+        return types.InlineCompletionList(items=[
+            types.InlineCompletionItem(insert_text=t,
+                                       range=types.Range(start=pos, end=pos))
+            for t in texts])
+    finally:
+        if st.inline_task is me:
+            st.inline_task = None
+
+
 def register(server: IbertServer) -> None:
     server.on_document_closed(forget)
-
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    @safe(default=lambda: types.InlineCompletionList(items=[]))
-    async def inline_completion(ls: IbertServer, params: types.InlineCompletionParams):
-        empty = types.InlineCompletionList(items=[])
-        uri = params.text_document.uri
-        st = ls.state(uri)
-        me = asyncio.current_task()
-        prev = st.inline_task
-        if prev is not None and prev is not me and not prev.done():
-            prev.cancel()  # a newer request for this document supersedes the older one
-            ls.stats["inline_cancelled"] = ls.stats.get("inline_cancelled", 0) + 1
-        st.inline_task = me
-        try:
-            if not ls.settings.enabled("inline_completion"):
-                return empty
-            doc = ls.document(uri)
-            if not ls.is_python(doc):
-                return empty
-            if ls.generator is None:
-                if ls.model_state in (ModelState.MISSING, ModelState.FAILED):
-                    ls.tell_no_model_once()
-                return empty
-            lines = lines_of(doc)
-            line, character = to_server(doc, params.position, lines)
-            source = doc.source
-            off = sum(len(x) + 1 for x in lines[:line]) + character
-            prefix, suffix = source[:off], source[off:]
-            texts = _typed_through(uri, prefix, suffix)
-            if texts is None:
-                key = _key(uri, prefix, suffix)
-                cached = _CACHE.get(key)
-                if cached is not None:
-                    texts = cached[2]
-                else:
-                    an = await current_analysis(ls, uri)
-                    from ibert_lsp.tasks.continuations import continuations
-
-                    texts = await ls.run_model(
-                        continuations, source, line, character, an.schemas,
-                        env=an.env_before(line), n=INTERACTIVE_CANDIDATES, max_new_tokens=48,
-                        deadline_s=ls.model_deadline())
-                    from ibert_lsp.tasks.relevance import completion_verdict
-
-                    texts = [t for t in texts or [] if completion_verdict("", t, suffix).ok]
-                    _CACHE[key] = (prefix, suffix, texts)
-                    while len(_CACHE) > _CACHE_SIZE:
-                        _CACHE.popitem(last=False)
-            pos = to_client(doc, line, character, lines)
-            return types.InlineCompletionList(items=[
-                types.InlineCompletionItem(insert_text=t,
-                                           range=types.Range(start=pos, end=pos))
-                for t in texts])
-        finally:
-            if st.inline_task is me:
-                st.inline_task = None
+    server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                   types.InlineCompletionOptions())(inline_completion)

@@ -14,58 +14,62 @@ if TYPE_CHECKING:
     from ibert_lsp.server import IbertServer
 
 
+@safe()
+def initialize(ls: IbertServer, params: types.InitializeParams) -> None:
+    root = None
+    if params.workspace_folders:
+        root = params.workspace_folders[0].uri
+    elif params.root_uri:
+        root = params.root_uri
+    elif params.root_path:
+        root = params.root_path
+    if root and root.startswith("file://"):
+        from pygls.uris import to_fs_path
+
+        root = to_fs_path(root)
+    ls.root_path = root
+    settings, problems = cfg.load(root, params.initialization_options)
+    ls.settings = settings
+    ls.init_problems = problems
+    for p in problems:
+        ls.log(f"ibert: {p}", types.MessageType.Warning)
+
+
+@safe()
+async def initialized(ls: IbertServer, params: types.InitializedParams) -> None:
+    for p in ls.init_problems:
+        ls.tell(f"ibert: {p}", types.MessageType.Warning)
+    await ls.load_config_schemas()
+    # model loading runs in the model worker; requests are answered meanwhile
+    asyncio.get_running_loop().create_task(ls.load_model())
+    # warm the caches the first requests need (imports, API index) off the event loop
+    asyncio.get_running_loop().run_in_executor(ls.analysis_pool, _warm)
+    asyncio.get_running_loop().run_in_executor(ls.io_pool, _warm_translator)
+
+
+@safe()
+async def did_change_configuration(ls: IbertServer,
+                                   params: types.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if settings is None or settings == {} or (isinstance(settings, dict)
+                                              and settings.get("ibert") is None
+                                              and not _looks_like_ibert(settings)):
+        # pull model: ask the client for the `ibert` section
+        try:
+            got = await asyncio.wait_for(ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="ibert")])),
+                5)
+            settings = got[0] if got else None
+        except Exception as exc:
+            ls.log(f"ibert: workspace/configuration failed: {exc}")
+            return
+    await ls.apply_settings(settings)
+
+
 def register(server: IbertServer) -> None:
-    @server.feature(types.INITIALIZE)
-    @safe()
-    def initialize(ls: IbertServer, params: types.InitializeParams) -> None:
-        root = None
-        if params.workspace_folders:
-            root = params.workspace_folders[0].uri
-        elif params.root_uri:
-            root = params.root_uri
-        elif params.root_path:
-            root = params.root_path
-        if root and root.startswith("file://"):
-            from pygls.uris import to_fs_path
-
-            root = to_fs_path(root)
-        ls.root_path = root
-        settings, problems = cfg.load(root, params.initialization_options)
-        ls.settings = settings
-        ls.init_problems = problems
-        for p in problems:
-            ls.log(f"ibert: {p}", types.MessageType.Warning)
-
-    @server.feature(types.INITIALIZED)
-    @safe()
-    async def initialized(ls: IbertServer, params: types.InitializedParams) -> None:
-        for p in ls.init_problems:
-            ls.tell(f"ibert: {p}", types.MessageType.Warning)
-        await ls.load_config_schemas()
-        # model loading runs in the model worker; requests are answered meanwhile
-        asyncio.get_running_loop().create_task(ls.load_model())
-        # warm the caches the first requests need (imports, API index) off the event loop
-        asyncio.get_running_loop().run_in_executor(ls.analysis_pool, _warm)
-        asyncio.get_running_loop().run_in_executor(ls.io_pool, _warm_translator)
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    @safe()
-    async def did_change_configuration(ls: IbertServer,
-                                       params: types.DidChangeConfigurationParams) -> None:
-        settings = params.settings
-        if settings is None or settings == {} or (isinstance(settings, dict)
-                                                  and settings.get("ibert") is None
-                                                  and not _looks_like_ibert(settings)):
-            # pull model: ask the client for the `ibert` section
-            try:
-                got = await asyncio.wait_for(ls.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section="ibert")])),
-                    5)
-                settings = got[0] if got else None
-            except Exception as exc:
-                ls.log(f"ibert: workspace/configuration failed: {exc}")
-                return
-        await ls.apply_settings(settings)
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
 
 
 def _looks_like_ibert(settings: dict) -> bool:
