@@ -23,10 +23,13 @@ class ScriptedGenerator:
     def generate(self, prompt, n=1, max_new_tokens=64, stop=(), *, temperature=0.0,
                  deadline_s=None, cancel: threading.Event | None = None):
         self.calls += 1
+        log = os.environ.get("IBERT_FAKE_CANCEL_LOG")
+        if log and self.delay_s:  # the cancellation tests wait for this before they cancel
+            with open(log, "a") as fh:
+                fh.write("started\n")
         end = time.monotonic() + self.delay_s
         while time.monotonic() < end:  # a slow model that honours cancellation
             if cancel is not None and cancel.is_set():
-                log = os.environ.get("IBERT_FAKE_CANCEL_LOG")
                 if log:
                     with open(log, "a") as fh:
                         fh.write("cancelled\n")

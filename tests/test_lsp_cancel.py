@@ -45,21 +45,31 @@ def _params(uri):
             trigger_kind=types.InlineCompletionTriggerKind.Automatic))
 
 
-def _cancel_count() -> int:
+def _count(word: str) -> int:
     try:
         with open(LOG) as fh:
-            return fh.read().count("cancelled")
+            return fh.read().count(word)
     except FileNotFoundError:
         return 0
+
+
+def _cancel_count() -> int:
+    return _count("cancelled")
+
+
+async def _generation_started(since: int) -> None:
+    """The request's analysis runs first (in a gate worker that may still be starting):
+    wait until the model is really generating instead of guessing a delay."""
+    await wait_for(lambda: _count("started") > since, 15, "the generation to start")
 
 
 async def test_cancel_request_stops_generation(client: LanguageClient):
     uri = "file:///tmp/ibert_c1.py"
     open_doc(client, uri, DOC)
-    before = _cancel_count()
+    before, started = _cancel_count(), _count("started")
     fut = asyncio.ensure_future(client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                                              _params(uri), msg_id="inline-cancel-1"))
-    await asyncio.sleep(0.8)  # generation is running in the model worker
+    await _generation_started(started)  # generation is running in the model worker
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="inline-cancel-1"))
     with pytest.raises(Exception) as info:
         await asyncio.wait_for(fut, 4)
@@ -70,10 +80,10 @@ async def test_cancel_request_stops_generation(client: LanguageClient):
 async def test_newer_request_cancels_older(client: LanguageClient):
     uri = "file:///tmp/ibert_c2.py"
     open_doc(client, uri, DOC)
-    before = _cancel_count()
+    before, started = _cancel_count(), _count("started")
     first = asyncio.ensure_future(client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                                                _params(uri), msg_id="inline-old"))
-    await asyncio.sleep(0.5)
+    await _generation_started(started)
     second = asyncio.ensure_future(client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                                                 _params(uri), msg_id="inline-new"))
     with pytest.raises(Exception) as info:
