@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ibert_lsp.validate import capabilities as caps
-from ibert_lsp.validate import interp, policy
+from ibert_lsp.validate import patterns, policy, values
 from ibert_lsp.validate.errors import GateError
 from ibert_lsp.validate.safe_eval import compile_sql, evaluate, run
 
@@ -199,8 +199,8 @@ def test_every_listed_member_exists_and_allowed_classes_resolve() -> None:
 def test_namespaces_hold_no_modules() -> None:
     value, env = run("import ibis\nimport ibis.selectors as s\nfrom ibis import _\nibis", SCHEMAS)
     assert all(not isinstance(v, types.ModuleType) for v in env.values())
-    assert isinstance(value, interp.Namespace)
-    ibis_ns, sel_ns, _ = interp.namespaces()
+    assert isinstance(value, values.Namespace)
+    ibis_ns, sel_ns, _ = values.namespaces()
     for ns in (ibis_ns, sel_ns):
         assert not any(isinstance(v, types.ModuleType) for v in ns.members.values())
 
@@ -264,8 +264,8 @@ def test_regex_refusals_are_exact() -> None:
     ok = ["^a", "id$", "(a)+b", "[ab]+", "(foo|bar)_id", "a.*b", "(a|b)+", "x{2,5}", "(ab)?c+"]
     bad = ["((a)+)+$", "(a+)+", "(a*)*", "(a|aa)+", "(.*a){3}", r"(a)\1", "a" * 300,
            ".*.*.*.*.*x", "(?:a+){2,}"]
-    assert [p for p in ok if interp.regex_refusal(p)] == []
-    assert [p for p in bad if not interp.regex_refusal(p)] == []
+    assert [p for p in ok if patterns.regex_refusal(p)] == []
+    assert [p for p in bad if not patterns.regex_refusal(p)] == []
     assert "amount" in compile_sql(evaluate('t.select(s.matches("^am(ou)?nt$"))', SCHEMAS))
 
 
@@ -355,17 +355,17 @@ SMALL = ["None", "0", "1", "-1", "2.5", "'a'", "'id'", "'amount'", "''", "True",
 
 
 def _allowed_outcome(value: Any) -> bool:
-    cat = interp.category(type(value))
-    if cat == interp.FORBIDDEN:
+    cat = values.category(type(value))
+    if cat == values.FORBIDDEN:
         return False
-    if cat == interp.FUNCTION:
+    if cat == values.FUNCTION:
         if isinstance(value, types.MethodType):
             return caps.members_of(type(value.__self__)) is not None
         if isinstance(value, types.BuiltinFunctionType):
             owner = value.__self__
-            return interp._py_methods(type(owner)) is not None or id(value) in interp._SAFE_CALLABLES
-        return id(value) in interp.namespaces()[2] or id(value) in interp._SAFE_CALLABLES
-    if cat == interp.CONTAINER:
+            return values._py_methods(type(owner)) is not None or id(value) in values._SAFE_CALLABLES
+        return id(value) in values.namespaces()[2] or id(value) in values._SAFE_CALLABLES
+    if cat == values.CONTAINER:
         items = list(value.items()) if isinstance(value, dict) else list(value)
         return all(_allowed_outcome(x) for pair in items[:50]
                    for x in (pair if isinstance(value, dict) else (pair,)))
@@ -384,7 +384,7 @@ def test_fuzz_attribute_chains_and_calls(data) -> None:
             return
         names = sorted(n for n in dir(value) if not n.startswith("__"))
         allowed = sorted(caps.members_of(type(value)) or ())
-        if isinstance(value, interp.Namespace):
+        if isinstance(value, values.Namespace):
             names = allowed = sorted(value.members) + ["connect", "options", "util"]
         elif type(value).__name__ == "Deferred":
             allowed = sorted(caps.DEFERRED_NAMES) + ["amount", "status", "op", "columns"]

@@ -74,3 +74,20 @@ class GateError(Exception):
 
     def __repr__(self) -> str:
         return f"GateError({self.kind!r}, {self.message!r}, line={self.line}, col={self.col})"
+
+
+def locate_attr(err: GateError, node: ast.AST, name: str) -> GateError:
+    """Point at the attribute name itself (`t.amout` -> `amout`), not the whole chain."""
+    err.locate(node)
+    if isinstance(node, ast.Attribute) and err.end_line == err.line and err.end_col is not None:
+        err.col = err.end_col - len(name)
+    return err
+
+
+class Located(Exception):
+    """Carries a foreign exception plus the innermost node it came from."""
+
+    def __init__(self, exc: BaseException, node: ast.AST) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.node = node
