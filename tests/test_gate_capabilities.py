@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ibert_lsp.validate import capabilities as caps
-from ibert_lsp.validate import patterns, policy, values
+from ibert_lsp.validate import capability_data, patterns, policy, values
 from ibert_lsp.validate.errors import GateError
 from ibert_lsp.validate.safe_eval import compile_sql, evaluate, run
 
@@ -34,7 +34,7 @@ SCHEMAS = {
     "u2": {"id": "int64", "name": "string"},
 }
 
-# --- deriving the allow-list from the installed Ibis (the literal lives in capabilities.py) ------
+# --- deriving the allow-list from the installed Ibis (the literal lives in capability_data.py) ------
 
 def _ibis_classes() -> dict[str, type]:
     """Every class whose instances checked code may hold, by qualified name."""
@@ -128,7 +128,7 @@ def derive() -> tuple[dict[str, frozenset[str]], frozenset[str], frozenset[str]]
 
 
 def render() -> str:
-    """The literal data block of capabilities.py for the installed Ibis."""
+    """The literal data block of capability_data.py for the installed Ibis."""
     import ibis
 
     members, deferred, classes = derive()
@@ -148,7 +148,7 @@ def render() -> str:
 
 
 def _literal_block() -> str:
-    text = Path(caps.__file__).read_text()
+    text = Path(capability_data.__file__).read_text()
     start = text.index("# ---- BEGIN DERIVED")
     start = text.index("\n", start) + 1
     return text[start:text.index("# ---- END DERIVED")]
@@ -158,7 +158,7 @@ def _literal_block() -> str:
 
 def test_allow_list_is_the_installed_ibis_api() -> None:
     """Fails when Ibis grows or loses a public documented member: review the new list
-    (`python tests/test_gate_capabilities.py`) and paste it into capabilities.py."""
+    (`python tests/test_gate_capabilities.py`) and paste it into capability_data.py."""
     members, deferred, classes = derive()
     assert caps.CLASSES == classes, sorted(caps.CLASSES ^ classes)
     for qual in sorted(set(members) | set(caps.MEMBERS)):
@@ -420,5 +420,5 @@ def test_fuzz_attribute_chains_and_calls(data) -> None:
         assert _allowed_outcome(value), ("\n".join(lines), type(value))
 
 
-if __name__ == "__main__":  # print the derived block for capabilities.py
+if __name__ == "__main__":  # print the derived block for capability_data.py
     print(render(), end="")
