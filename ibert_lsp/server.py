@@ -332,6 +332,7 @@ class IbertServer(LanguageServer):
         for st in self.docs.values():  # caches depend on the schemas
             st.version = None
             st.analysis_version = None
+            st.analysis_future = None  # an analysis made with the old schemas is not reused
 
     # ------------------------------------------------------------------ progress
     def progress(self, title: str, message: str):
