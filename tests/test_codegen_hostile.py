@@ -291,7 +291,7 @@ def test_datagen_string_values_are_quoted(tmp_path) -> None:
 
 @pytest.mark.parametrize("quote", ['"', "'"])
 def test_completion_inside_a_string_cannot_close_it(quote: str) -> None:
-    from ibert_lsp.tasks.completion import _in_string
+    from ibert_lsp.tasks.members import _in_string
 
     for name in HOSTILE:
         assert ast.literal_eval(quote + _in_string(name, quote) + quote) == name
@@ -300,7 +300,7 @@ def test_completion_inside_a_string_cannot_close_it(quote: str) -> None:
 def test_member_completion_offers_only_plain_column_names() -> None:
     import ibis
 
-    from ibert_lsp.tasks.completion import member_candidates
+    from ibert_lsp.tasks.members import member_candidates
 
     t = ibis.table({"amount": "int64", "x y": "int64", "class": "int64", "count": "int64"})
     cols = [c.insert_text for c in member_candidates(t, "", 0) if c.kind == "column"]

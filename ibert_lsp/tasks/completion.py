@@ -12,23 +12,26 @@ Positions are LSP-style: 0-based line, 0-based character.
 from __future__ import annotations
 
 import functools
-import inspect
 import keyword
 import re
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
-from ibert_lsp.tasks.codebuild import colref, is_name, pystr
+from ibert_lsp.tasks.codebuild import colref, pystr
 from ibert_lsp.tasks.continuations import continuations
 from ibert_lsp.tasks.cursor import Context, _innermost_open_paren, context_at, receiver_before
-from ibert_lsp.tasks.introspect import class_members, module_members
+from ibert_lsp.tasks.members import (
+    Candidate,
+    _filter,
+    _in_string,
+    _table_columns,
+    class_candidates,
+    keyword_candidates,
+    member_candidates,
+    namespace_candidates,
+)
 from ibert_lsp.tasks.namespaces import (
-    backend_class,
-    backend_names,
-    connect_parameters,
-    example_names,
     namespace_of,
 )
 from ibert_lsp.tasks.ranking import by_use
@@ -44,28 +47,6 @@ STRING_COLUMN_METHODS = {
 EXPR_COLUMN_METHODS = {"filter", "mutate", "agg", "aggregate", "having", "order_by", "select"}
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass
-class Candidate:
-    """One completion: `insert_text` replaces the identifier prefix before the cursor."""
-
-    label: str
-    insert_text: str
-    kind: str  # column | method | attribute | function | module | class | table | variable |
-    #            keyword | snippet | model
-    detail: str = ""
-    documentation: str = ""
-    source: str = "ibis"  # schema | ibis | jedi | document | model
-    rank: int = 0  # lower first
-    replace_start: int | None = None  # character where the replaced prefix starts
-    qualname: str | None = None  # the Ibis API member, whose full docs come at resolve
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label, "insert_text": self.insert_text, "kind": self.kind,
-            "detail": self.detail, "documentation": self.documentation, "source": self.source,
-        }
 
 
 # ---------------------------------------------------------------- evaluating the receiver
@@ -88,19 +69,6 @@ def evaluate_receiver(text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
         return None
 
 
-def _table_columns(obj: Any) -> list[tuple[str, str]]:
-    import ibis.expr.types as ir
-
-    if isinstance(obj, ir.Table):
-        return [(c, str(t)) for c, t in obj.schema().items()]
-    if hasattr(obj, "table") and obj.__class__.__name__ == "GroupedTable":
-        try:
-            return [(c, str(t)) for c, t in obj.table.to_expr().schema().items()]
-        except Exception:
-            return []
-    return []
-
-
 def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
     """For `_`: the table the innermost enclosing method call applies to."""
     p = _innermost_open_paren(ctx_text)
@@ -113,38 +81,6 @@ def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
                 return obj
         p = _innermost_open_paren(ctx_text[:p])
     return None
-
-
-def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
-    import ibis
-    from ibis.expr.types.groupby import GroupedTable
-
-    out: list[Candidate] = []
-    col_rank = 2 if isinstance(obj, GroupedTable) else 0  # after group_by(...): agg first
-    for col, typ in _table_columns(obj):
-        if is_name(col) and not hasattr(type(obj), col):  # after `t.`: plain names only
-            out.append(Candidate(col, col, "column", typ, f"column `{col}`: {typ}", "schema",
-                                 col_rank, rstart))
-    if obj is ibis:
-        members = module_members("ibis")
-        owner = "ibis"
-    else:
-        members = ranked_members(type(obj))
-        owner = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    seen = {c.label for c in out}
-    for name, kind, sig, doc in members:
-        if name in seen:
-            continue
-        seen.add(name)
-        out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
-        out[-1].qualname = f"{owner}.{name}"
-    return _filter(out, prefix)
-
-
-def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
-    """`class_members` with the methods real code calls most on such values first."""
-    members = {m[0]: m for m in class_members(cls)}
-    return tuple(members[n] for n in by_use(list(members), cls))
 
 
 OUTPUT_METHODS = {"agg", "aggregate", "mutate"}
@@ -228,96 +164,6 @@ def local_first(cands: list[Candidate], code: str, line: int, receiver: str) -> 
     return sorted(cands, key=lambda c: (c.rank, -used.get(c.label, 0)))  # stable
 
 
-def namespace_candidates(namespace: tuple[str, Any], prefix: str,
-                         rstart: int) -> list[Candidate]:
-    """`ibis.`, `ibis.duckdb.`, `ibis.examples.`, `ibis.examples.penguins.`: their names,
-    the ones real code uses most first."""
-    kind, detail = namespace
-    if kind == "backend_module":
-        cls = backend_class(detail)
-        members = {m[0]: m for m in class_members(cls)}
-        owner = f"{cls.__module__}.{cls.__qualname__}"
-        out = [Candidate(n, n, members[n][1], members[n][2], members[n][3], "ibis", 1, rstart)
-               for n in by_use(list(members), kinds=("backend_module", "backend"))]
-        for c in out:
-            c.qualname = f"{owner}.{c.label}"
-        return _filter(out, prefix)
-    if kind == "examples":
-        names = by_use(list(example_names()), kinds=("examples",))
-        return _filter([Candidate(n, n, "attribute", "example dataset", "", "ibis", 1, rstart)
-                        for n in names], prefix)
-    if kind == "example":
-        return _filter([Candidate("fetch", "fetch", "method", "fetch(table_name=None, backend="
-                                  "None)", f"Fetch the `{detail}` example table.", "ibis", 1,
-                                  rstart)], prefix)
-    members = {m[0]: m for m in module_members("ibis")}
-    for b in sorted(backend_names()):
-        members.setdefault(b, (b, "module", b, f"The {b} backend: `ibis.{b}.connect(...)`."))
-    members.setdefault("examples", ("examples", "module", "examples", "Example datasets."))
-    members.setdefault("_", ("_", "variable", "_", "The deferred expression (`ibis._`)."))
-    out = []
-    for n in by_use(list(members), kinds=("ibis",)):
-        name, k, sig, doc = members[n]
-        out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
-        out[-1].qualname = f"ibis.{name}"
-    return _filter(out, prefix)
-
-
-def keyword_candidates(rec: str, method: str, obj: Any, types: dict[str, type], prefix: str,
-                       rstart: int) -> list[Candidate]:
-    """`name=` for the keyword parameters of the function being called (`connect(` on a
-    backend: its connection parameters; `ibis.window(`: group_by=, order_by=, ...)."""
-
-    import ibis
-
-    namespace = namespace_of(rec) if rec else None
-    fn: Any = None
-    if namespace and namespace[0] == "backend_module" and method == "connect":
-        names = connect_parameters(backend_class(namespace[1]), namespace[1])
-    else:
-        if namespace and namespace[0] == "ibis":
-            fn = getattr(ibis, method, None)
-        else:
-            owner = type(obj) if obj is not None else type_of(rec, types) if rec else None
-            fn = getattr(owner, method, None) if owner is not None else None
-        try:
-            params = inspect.signature(fn).parameters.values() if callable(fn) else ()
-        except (TypeError, ValueError):
-            params = ()
-        names = [p.name for p in params if p.name != "self" and not p.name.startswith("_")
-                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    out = [Candidate(f"{n}=", f"{n}=", "variable", "keyword argument", "", "ibis", 2, rstart)
-           for n in names]
-    return _filter(out, prefix)
-
-
-def class_candidates(cls: type, prefix: str, rstart: int) -> list[Candidate]:
-    """Members of an Ibis class, for a value whose type is known but whose columns are not."""
-    out: list[Candidate] = []
-    owner = f"{cls.__module__}.{cls.__qualname__}"
-    for name, kind, sig, doc in ranked_members(cls):
-        out.append(Candidate(name, name, kind, sig, doc, "ibis", 1, rstart))
-        out[-1].qualname = f"{owner}.{name}"
-    return _filter(out, prefix)
-
-
-def _in_string(name: str, quote: str) -> str:
-    """`name` as it must be typed inside an open `quote`-quoted literal (escapes from repr)."""
-    body = pystr(name) if quote == '"' else repr(name)
-    if body[0] == quote:
-        return body[1:-1]
-    return "".join("\\" + ch if ch == quote else ch for ch in body[1:-1])
-
-
-def _filter(cands: list[Candidate], prefix: str) -> list[Candidate]:
-    if not prefix:
-        return cands
-    low = prefix.lower()
-    return [c for c in cands if c.label.lower().startswith(low)] or [
-        c for c in cands if low in c.label.lower()
-    ]
-
-
 def _document_names(code: str) -> set[str]:
     return set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=", code, re.MULTILINE)) | set(
         re.findall(r"^\s*def\s+([A-Za-z_]\w*)", code, re.MULTILINE)
@@ -380,81 +226,10 @@ def complete(
     if namespace is not None:
         out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start)
     elif ctx.kind == "member":
-        if ctx.receiver == "_":
-            lines = code.split("\n")
-            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
-            obj = _scope_table(text, schemas, env)
-            if _inside_call(text, ("across",)):  # `s.across(..., _.mean())`: `_` is a column
-                import ibis.expr.types as ir
-
-                obj, types = None, {**types, "_": ir.Column}
-            elif obj is None:  # the table `_` stands for is unknown: its methods
-                import ibis.expr.types as ir
-
-                types = {**types, "_": ir.Table}
-        elif (ctx.receiver or "").startswith(("_.", "_[")):
-            # `_.col.`: the column of the table the enclosing call applies to
-            lines = code.split("\n")
-            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
-            scope_table = _scope_table(text, schemas, env)
-            obj = evaluate_receiver(ctx.receiver or "", schemas, {**env, "_": scope_table}) \
-                if scope_table is not None else None
-        else:
-            obj = evaluate_receiver(ctx.receiver or "", schemas, env)
-        cls = None if obj is not None else type_of(ctx.receiver or "", types)
-        if obj is not None:
-            out = member_candidates(obj, ctx.prefix, ctx.replace_start)
-            if ctx.receiver == "_":
-                out = [c for c in out if c.kind == "column"]  # `_` defers to columns
-        elif cls is not None:  # the type is known, the columns are not: its methods
-            out = class_candidates(cls, ctx.prefix, ctx.replace_start)
-            if _holds_columns(cls):
-                out = file_names_after(code, line, ctx, out) + out
-        elif ctx.receiver == "_" or _holds_columns(cls):
-            out = file_names_after(code, line, ctx, out)
-        elif use_jedi:
-            out = jedi_candidates(code, line, character, path)
+        out = _member_completions(code, line, character, ctx, schemas, env, types, path,
+                                  use_jedi)
     elif ctx.kind in ("argument", "string_argument"):
-        callee = ctx.callee or ""
-        rec, _, method = callee.rpartition(".")
-        obj = evaluate_receiver(rec, schemas, env) if rec else None
-        cols = _table_columns(obj)
-        if not cols and ctx.kind == "string_argument":
-            # `t.order_by(ibis.desc("` / `t.select(s.startswith("`: the enclosing table's columns
-            lines = code.split("\n")
-            text = "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
-            cols = _table_columns(_scope_table(text, schemas, env))
-        if ctx.kind == "string_argument":
-            # typed inside an open string literal: the name is escaped for that quote
-            out = [Candidate(c, _in_string(c, ctx.quote or '"'), "column", t, f"column `{c}`: {t}",
-                             "schema", 0, ctx.replace_start) for c, t in cols]
-            out = _filter(out, ctx.prefix)
-        else:
-            if cols:
-                for c, t in cols:
-                    if method in STRING_COLUMN_METHODS:
-                        out.append(Candidate(pystr(c), pystr(c), "column", t,
-                                             f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
-                    # `t.c` for plain names, `t["x y"]` otherwise (and for names of methods);
-                    # where names are enough (select, group_by), names come first, once each
-                    as_attr = not hasattr(type(obj), c) if obj is not None else True
-                    named = method in STRING_COLUMN_METHODS
-                    if method in EXPR_COLUMN_METHODS and _IDENT.match(rec):
-                        ref = colref(rec, c, attribute_ok=as_attr)
-                        out.append(Candidate(ref, ref, "column", t, f"column `{c}`: {t}",
-                                             "schema", 1 if named else 0, ctx.replace_start))
-                    if method in EXPR_COLUMN_METHODS:
-                        ref = colref("_", c, attribute_ok=as_attr)
-                        out.append(Candidate(ref, ref, "column", t,
-                                             f"column `{c}` (deferred): {t}", "schema",
-                                             2 if named else 1, ctx.replace_start))
-            out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
-            if method in OUTPUT_METHODS and ctx.kind == "argument":
-                # `agg(` / `mutate(`: most often a new column's name comes first
-                out = output_name_candidates(code, line, method, ctx.prefix,
-                                             ctx.replace_start) + out
-            out += keyword_candidates(rec, method, obj, types, ctx.prefix, ctx.replace_start)
-            out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
+        out = _argument_completions(code, line, character, ctx, schemas, env, types)
     elif ctx.kind == "identifier" and ctx.prefix:
         out = _names(code, ctx.prefix, env, schemas, ctx.replace_start)
         if use_jedi and len(out) < 5:
@@ -463,18 +238,123 @@ def complete(
     if ctx.kind == "member":
         out = local_first(out, code, line, ctx.receiver or "")
     if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
-        seen = {c.insert_text for c in out}
-        for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,
-                                  max_new_tokens=max_new_tokens, deadline_s=deadline_s,
-                                  cancel=cancel):
-            full = ctx.prefix + text
-            if full in seen or not text.strip():
-                continue
-            seen.add(full)
-            out.append(Candidate(full.split("\n")[0][:60], full, "model", "ibert model",
-                                 "Suggested by the local model; checked against the schemas.",
-                                 "model", 5, ctx.replace_start))
+        out += _model_completions(code, line, character, ctx, schemas, env, out, generator,
+                                  n_model, max_new_tokens, deadline_s, cancel)
     return out
+
+
+def _text_before(code: str, line: int, character: int) -> str:
+    """Up to 60 lines before the cursor: enough to find the call a `_` belongs to."""
+    lines = code.split("\n")
+    return "\n".join(lines[max(0, line - 60): line] + [lines[line][:character]])
+
+
+def _member_completions(code: str, line: int, character: int, ctx: Context, schemas: Schemas,
+                        env: dict[str, Any], types: dict[str, type], path: str | None,
+                        use_jedi: bool) -> list[Candidate]:
+    """After `receiver.`: the value's members when the receiver evaluates, its type's methods
+    when only the type is known, else names the file writes after it (or jedi's)."""
+    out: list[Candidate] = []
+    if ctx.receiver == "_":
+        text = _text_before(code, line, character)
+        obj = _scope_table(text, schemas, env)
+        if _inside_call(text, ("across",)):  # `s.across(..., _.mean())`: `_` is a column
+            import ibis.expr.types as ir
+
+            obj, types = None, {**types, "_": ir.Column}
+        elif obj is None:  # the table `_` stands for is unknown: its methods
+            import ibis.expr.types as ir
+
+            types = {**types, "_": ir.Table}
+    elif (ctx.receiver or "").startswith(("_.", "_[")):
+        # `_.col.`: the column of the table the enclosing call applies to
+        text = _text_before(code, line, character)
+        scope_table = _scope_table(text, schemas, env)
+        obj = evaluate_receiver(ctx.receiver or "", schemas, {**env, "_": scope_table}) \
+            if scope_table is not None else None
+    else:
+        obj = evaluate_receiver(ctx.receiver or "", schemas, env)
+    cls = None if obj is not None else type_of(ctx.receiver or "", types)
+    if obj is not None:
+        out = member_candidates(obj, ctx.prefix, ctx.replace_start)
+        if ctx.receiver == "_":
+            out = [c for c in out if c.kind == "column"]  # `_` defers to columns
+    elif cls is not None:  # the type is known, the columns are not: its methods
+        out = class_candidates(cls, ctx.prefix, ctx.replace_start)
+        if _holds_columns(cls):
+            out = file_names_after(code, line, ctx, out) + out
+    elif ctx.receiver == "_" or _holds_columns(cls):
+        out = file_names_after(code, line, ctx, out)
+    elif use_jedi:
+        out = jedi_candidates(code, line, character, path)
+    return out
+
+
+def _argument_completions(code: str, line: int, character: int, ctx: Context,
+                          schemas: Schemas, env: dict[str, Any],
+                          types: dict[str, type]) -> list[Candidate]:
+    """Inside `receiver.method(`: the table's columns (as names, `t.col` or `_.col` as the
+    method takes them), output names, keyword parameters and names in scope."""
+    out: list[Candidate] = []
+    callee = ctx.callee or ""
+    rec, _, method = callee.rpartition(".")
+    obj = evaluate_receiver(rec, schemas, env) if rec else None
+    cols = _table_columns(obj)
+    if not cols and ctx.kind == "string_argument":
+        # `t.order_by(ibis.desc("` / `t.select(s.startswith("`: the enclosing table's columns
+        cols = _table_columns(_scope_table(_text_before(code, line, character), schemas, env))
+    if ctx.kind == "string_argument":
+        # typed inside an open string literal: the name is escaped for that quote
+        out = [Candidate(c, _in_string(c, ctx.quote or '"'), "column", t, f"column `{c}`: {t}",
+                         "schema", 0, ctx.replace_start) for c, t in cols]
+        out = _filter(out, ctx.prefix)
+    else:
+        if cols:
+            for c, t in cols:
+                if method in STRING_COLUMN_METHODS:
+                    out.append(Candidate(pystr(c), pystr(c), "column", t,
+                                         f"column `{c}`: {t}", "schema", 0, ctx.replace_start))
+                # `t.c` for plain names, `t["x y"]` otherwise (and for names of methods);
+                # where names are enough (select, group_by), names come first, once each
+                as_attr = not hasattr(type(obj), c) if obj is not None else True
+                named = method in STRING_COLUMN_METHODS
+                if method in EXPR_COLUMN_METHODS and _IDENT.match(rec):
+                    ref = colref(rec, c, attribute_ok=as_attr)
+                    out.append(Candidate(ref, ref, "column", t, f"column `{c}`: {t}",
+                                         "schema", 1 if named else 0, ctx.replace_start))
+                if method in EXPR_COLUMN_METHODS:
+                    ref = colref("_", c, attribute_ok=as_attr)
+                    out.append(Candidate(ref, ref, "column", t,
+                                         f"column `{c}` (deferred): {t}", "schema",
+                                         2 if named else 1, ctx.replace_start))
+        out = _filter(out, ctx.prefix.strip('"')) if ctx.prefix else out
+        if method in OUTPUT_METHODS and ctx.kind == "argument":
+            # `agg(` / `mutate(`: most often a new column's name comes first
+            out = output_name_candidates(code, line, method, ctx.prefix,
+                                         ctx.replace_start) + out
+        out += keyword_candidates(rec, method, obj, types, ctx.prefix, ctx.replace_start)
+        out += _names(code, ctx.prefix, env, schemas, ctx.replace_start)
+    return out
+
+
+def _model_completions(code: str, line: int, character: int, ctx: Context, schemas: Schemas,
+                       env: dict[str, Any], out: list[Candidate], generator: Any, n_model: int,
+                       max_new_tokens: int, deadline_s: float | None,
+                       cancel: threading.Event | None) -> list[Candidate]:
+    """The model's checked continuations not already among `out`, ranked last."""
+    added: list[Candidate] = []
+    seen = {c.insert_text for c in out}
+    for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,
+                              max_new_tokens=max_new_tokens, deadline_s=deadline_s,
+                              cancel=cancel):
+        full = ctx.prefix + text
+        if full in seen or not text.strip():
+            continue
+        seen.add(full)
+        added.append(Candidate(full.split("\n")[0][:60], full, "model", "ibert model",
+                               "Suggested by the local model; checked against the schemas.",
+                               "model", 5, ctx.replace_start))
+    return added
 
 
 def _names(code: str, prefix: str, env: dict[str, Any], schemas: Schemas,
