@@ -151,3 +151,76 @@ def test_features_import_the_server_only_for_typing():
     for module, deps in graph.items():
         if module.startswith("ibert_lsp.features"):
             assert "ibert_lsp.server" not in deps, module
+
+
+# --- the documented contracts ------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def documented_contracts() -> list[tuple[str, str, list[str]]]:
+    """(module, qualname, parameters) for each line of the map's ```contracts block."""
+    text = DOC.read_text()
+    start = text.index("```contracts\n") + len("```contracts\n")
+    block = text[start:text.index("```", start)]
+    out = []
+    for line in block.strip().splitlines():
+        target, _, params = line.strip().partition("(")
+        module, _, qualname = target.partition(":")
+        names = [p.strip() for p in params.rstrip(")").split(",") if p.strip()]
+        out.append((module, qualname, names))
+    return out
+
+
+def signature_of(obj: object) -> list[str]:
+    """Parameters written as in the map: names in order, `*` before keyword-only ones,
+    `*args` / `**kwargs` for the variadic."""
+    import inspect
+
+    out: list[str] = []
+    star = False
+    for p in inspect.signature(inspect.unwrap(obj)).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            out.append("*" + p.name)
+            star = True
+        elif p.kind is p.VAR_KEYWORD:
+            out.append("**" + p.name)
+        elif p.kind is p.KEYWORD_ONLY:
+            if not star:
+                out.append("*")
+                star = True
+            out.append(p.name)
+        else:
+            out.append(p.name)
+    return out
+
+
+def test_the_map_lists_contracts_of_every_layer():
+    modules = {m for m, _, _ in documented_contracts()}
+    for layer in ("ibert_lsp.validate", "ibert_lsp.schema", "ibert_lsp.prompting",
+                  "ibert_lsp.model", "ibert_lsp.tasks", "ibert_lsp.features", "ibert_lsp.server",
+                  "datagen"):
+        assert any(m.startswith(layer) for m in modules), layer
+
+
+def test_every_documented_function_exists_with_the_documented_parameters():
+    import importlib
+
+    wrong = []
+    for module, qualname, params in documented_contracts():
+        obj: object = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        got = signature_of(obj)
+        if got != params:
+            wrong.append(f"{module}:{qualname}: documented ({', '.join(params)}), "
+                         f"code ({', '.join(got)})")
+    assert wrong == []
+
+
+def test_the_signature_reader_sees_a_change():
+    def f(a, b=1, *, c, **kw):
+        return a
+
+    assert signature_of(f) == ["a", "b", "*", "c", "**kw"]
+    assert signature_of(f) != ["a", "*", "c", "**kw"]
