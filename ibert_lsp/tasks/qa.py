@@ -241,7 +241,7 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
     """Ibis code for a question that names its columns ("average fare per city", "trips with a
     fare over 20 sorted by distance"), built through the quoting layer, and the Ibis API names
     it uses; None when the question names no column and no aggregation."""
-    from ibert_lsp.tasks.codebuild import colref, is_name, kwarg, pystr
+    from ibert_lsp.tasks.codebuild import is_name
 
     q = question.lower()
     words = re.findall(r"[a-z_][a-z0-9_]*", q)
@@ -257,8 +257,18 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
     cols = schemas[t]
     if not is_name(t) or (not hits and not named):
         return None
-    api: list[str] = []
-    # grouping: "per city", "by driver", "for each city" (not "sort by", "order by")
+    group = _grouping(q, cols)
+    agg, agg_col = _aggregation(q, cols, group)
+    counting = bool(re.search(r"\b(count|how many|number of)\b", q))
+    cond = _condition(q, question, cols)
+    order, desc, top, group = _ordering(q, cols, group, agg, counting)
+    if not (agg or counting or cond or order or group):
+        return None
+    return _compose_code(t, cond, group, agg, agg_col, counting, order, desc, top)
+
+
+def _grouping(q: str, cols: dict[str, str]) -> str | None:
+    """The grouping key: "per city", "by driver", "for each city" (not "sort by", "order by")."""
     group = None
     for m in re.finditer(r"\b(per|by|each|every)\s+([a-z_][a-z0-9_]*)", q):
         if re.search(r"(sort|order|sorted|ordered|rank|ranked)\s+$", q[: m.start()]):
@@ -267,7 +277,12 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
         if c and not re.match(r"!?(float|decimal)", cols[c]):  # group by keys, not measures
             group = c
             break
-    # aggregation and its column: the first column named after the aggregation word
+    return group
+
+
+def _aggregation(q: str, cols: dict[str, str],
+                 group: str | None) -> tuple[str | None, str | None]:
+    """The aggregation and its column: the first numeric column named after the word."""
     agg = None
     agg_col = None
     for fn, keys in _AGGS:
@@ -281,10 +296,16 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
                             if w in (c.lower(), _stem(c.lower()))), None) or next(
                 (c for c in (_column_for(w, cols) for w in after) if c in numeric), None)
             break
-    counting = bool(re.search(r"\b(count|how many|number of)\b", q))
     if agg and agg_col is None:
         agg = None
-    # filter: "<column> over 20", "fare greater than 10"
+    return agg, agg_col
+
+
+def _condition(q: str, question: str, cols: dict[str, str]) -> tuple[str, str, str] | None:
+    """A filter: "<column> over 20", "fare greater than 10", or a quoted value beside a string
+    column (city "Lima")."""
+    from ibert_lsp.tasks.codebuild import pystr
+
     cond = None
     for op, keys in _CMP:
         m = re.search(r"\b([a-z_][a-z0-9_]*)\s+(?:is\s+|are\s+|of\s+)?(?:"
@@ -311,6 +332,13 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
             c = _column_for(m.group(1), cols)
             if c and cols[c].lstrip("!") == "string":
                 cond = (c, "==", pystr(m.group(2)))
+    return cond
+
+
+def _ordering(q: str, cols: dict[str, str], group: str | None, agg: str | None,
+              counting: bool) -> tuple[str | None, bool, Any, str | None]:
+    """The order column, descending or not, a "top N" match, and the grouping a "top 5
+    drivers by total fare" implies."""
     order = None
     m = re.search(r"\b(?:sort|order|sorted|ordered|rank|ranked)\w*\s+(?:\w+\s+){0,2}?by\s+"
                   r"((?:[a-z_][a-z0-9_]*\s*){1,3})", q)
@@ -323,8 +351,16 @@ def compose(question: str, schemas: Schemas) -> tuple[str, list[str]] | None:
         if c and not re.match(r"!?(float|decimal)", cols[c]):
             group = c
             desc = True
-    if not (agg or counting or cond or order or group):
-        return None
+    return order, desc, top, group
+
+
+def _compose_code(t: str, cond: tuple | None, group: str | None, agg: str | None,
+                  agg_col: str | None, counting: bool, order: str | None, desc: bool,
+                  top: Any) -> tuple[str, list[str]] | None:
+    """The method chain on table `t` and the API names it uses (None when it is just `t`)."""
+    from ibert_lsp.tasks.codebuild import colref, kwarg, pystr
+
+    api: list[str] = []
     expr = t
     if cond:
         c, op, lit = cond
