@@ -315,6 +315,24 @@ class IbertServer(LanguageServer):
         if not s.database and not s.schema_file:
             self.config_schemas = {}
             return
+        done = asyncio.get_running_loop().create_future()
+        self.schemas_loading = done  # analyses wait for it: none is made with missing tables
+        try:
+            await self._read_config_schemas(s)
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    async def schemas_ready(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) for the settings' schemas being read, if any."""
+        pending = getattr(self, "schemas_loading", None)
+        if pending is not None and not pending.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(pending), timeout_s)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _read_config_schemas(self, s) -> None:
         async with self.progress("ibert: reading schemas", "reading table schemas") as report:
             loop = asyncio.get_running_loop()
             try:

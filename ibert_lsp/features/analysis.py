@@ -64,6 +64,7 @@ async def _compute(ls: IbertServer, snap: Snapshot) -> Analysis:
 
 async def current_analysis(ls: IbertServer, uri: str) -> Analysis:
     """One analysis per document version, shared by every request that waits for it."""
+    await ls.schemas_ready()
     doc = ls.document(uri)
     st = ls.state(uri)
     if st.analysis is not None and st.analysis_version == doc.version is not None:

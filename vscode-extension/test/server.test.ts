@@ -284,7 +284,7 @@ describe("real ibert-lsp", async () => {
     assert.ok(action, `no SQL→Ibis action in ${JSON.stringify(answer)}`);
     const resolved = needsResolve(action) ? await s.connection.sendRequest(CodeActionResolveRequest.type, action) : action;
     const text = allEdits(resolved.edit).map((e) => e.newText).join("\n");
-    assert.match(text, /orders/);
+    assert.match(text, /orders/, `no edit: ${resolved.title}`);
     assert.match(text, /group_by/);
     assert.match(text, /total/);
   });
