@@ -190,35 +190,10 @@ class _Walker:
                 self.forget(scope, [bound], line)
 
     def statement(self, st: ast.stmt, scope: Scope) -> None:
-        import ibis
-
-        target: str | None = None
-        others: list[str] = []
-        value: ast.expr | None
-        if isinstance(st, ast.Assign):
-            value = st.value
-            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
-                target = st.targets[0].id
-            else:
-                others = [n for t in st.targets for n in _target_names(t)]
-        elif isinstance(st, ast.AnnAssign):
-            value = st.value
-            if isinstance(st.target, ast.Name):
-                target = st.target.id
-                if value is None:
-                    if _annotation_text(st.annotation) in TABLE_ANNOTATIONS:
-                        import ibis.expr.types as ir
-
-                        self.bind(scope, target, st.end_lineno or st.lineno, typ=ir.Table)
-                    return
-        elif isinstance(st, ast.AugAssign):
-            if not isinstance(st.target, ast.Name):
-                return
-            target = st.target.id
-            value = ast.copy_location(ast.BinOp(ast.Name(target, ast.Load()), st.op, st.value), st)
-            ast.fix_missing_locations(value)
-        else:
-            value = st.value  # type: ignore[attr-defined]
+        parsed = self.assignment(st, scope)
+        if parsed is None:
+            return
+        target, others, value = parsed
         line = st.end_lineno or st.lineno
         if value is None or isinstance(value, ast.Constant):
             if target:
@@ -230,26 +205,7 @@ class _Walker:
         self.forget(scope, others, line)
         original = value
         value = strip_pandas(value, scope.pandas)
-        con = connection_of(value, self.root)
-        if con is not None:
-            if target:  # a connection: typed as its backend (completion, hover), never called
-                from ibert_lsp.tasks.namespaces import backend_class
-
-                self.bind(scope, target, line, typ=backend_class(con.backend))
-                scope.connections[target] = con
-            return
-        src = table_of(value, scope.connections, self.root, self.free_tables)
-        if src is None:
-            src = _configured_table(value, self.free_tables)
-        if src is not None:
-            if target:
-                if src.schema:
-                    name = src.name if src.name != "?" else target
-                    self.bind(scope, target, line, value=_exact_table(name, src.schema))
-                else:
-                    import ibis.expr.types as ir
-
-                    self.bind(scope, target, line, typ=ir.Table)
+        if self.bind_source(value, target, line, scope):
             return
         spliced = None if value is not original else self.splice_sources(value, scope)
         stmt_lines, sources = spliced or (self.lines, {})
@@ -271,8 +227,75 @@ class _Walker:
         stmt = Statement(st, target, value, "(" + seg + ")", value.lineno, value.col_offset,
                          value.end_lineno or value.lineno, value.end_col_offset or 0)
         self.an.statements.append(stmt)
-        if not self.check:
-            return
+        if self.check:
+            self.check_statement(st, stmt, scope, target, line, value, free, sources, rewritten)
+
+    def assignment(self, st: ast.stmt, scope: Scope
+                   ) -> tuple[str | None, list[str], ast.expr | None] | None:
+        """(the name assigned, other names assigned, the value), or None when there is nothing
+        to evaluate (a bare annotation binds its type here)."""
+        target: str | None = None
+        others: list[str] = []
+        value: ast.expr | None
+        if isinstance(st, ast.Assign):
+            value = st.value
+            if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+                target = st.targets[0].id
+            else:
+                others = [n for t in st.targets for n in _target_names(t)]
+        elif isinstance(st, ast.AnnAssign):
+            value = st.value
+            if isinstance(st.target, ast.Name):
+                target = st.target.id
+                if value is None:
+                    if _annotation_text(st.annotation) in TABLE_ANNOTATIONS:
+                        import ibis.expr.types as ir
+
+                        self.bind(scope, target, st.end_lineno or st.lineno, typ=ir.Table)
+                    return None
+        elif isinstance(st, ast.AugAssign):
+            if not isinstance(st.target, ast.Name):
+                return None
+            target = st.target.id
+            value = ast.copy_location(ast.BinOp(ast.Name(target, ast.Load()), st.op, st.value), st)
+            ast.fix_missing_locations(value)
+        else:
+            value = st.value  # type: ignore[attr-defined]
+        return target, others, value
+
+    def bind_source(self, value: ast.expr, target: str | None, line: int, scope: Scope) -> bool:
+        """A connection or a table source (database, file, memtable, settings): bound without
+        the gate. True when `value` was one."""
+        con = connection_of(value, self.root)
+        if con is not None:
+            if target:  # a connection: typed as its backend (completion, hover), never called
+                from ibert_lsp.tasks.namespaces import backend_class
+
+                self.bind(scope, target, line, typ=backend_class(con.backend))
+                scope.connections[target] = con
+            return True
+        src = table_of(value, scope.connections, self.root, self.free_tables)
+        if src is None:
+            src = _configured_table(value, self.free_tables)
+        if src is not None:
+            if target:
+                if src.schema:
+                    name = src.name if src.name != "?" else target
+                    self.bind(scope, target, line, value=_exact_table(name, src.schema))
+                else:
+                    import ibis.expr.types as ir
+
+                    self.bind(scope, target, line, typ=ir.Table)
+            return True
+        return False
+
+    def check_statement(self, st: ast.stmt, stmt: Statement, scope: Scope, target: str | None,
+                        line: int, value: ast.expr, free: set[str], sources: dict,
+                        rewritten: bool) -> None:
+        """Evaluate the statement through the gate: bind its value, or its type and the problem
+        the gate reports."""
+        import ibis
+
         env = {**{n: scope.values[n] for n in free if n in scope.values}, **sources}
         try:
             result = _cached_eval(stmt.snippet, self.free_tables, env, free, self.schema_key)
