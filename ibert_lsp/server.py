@@ -18,7 +18,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from ibert_lsp import __version__
 from ibert_lsp import config as cfg
 from ibert_lsp.documents import DocState, ModelState, is_python, is_sql
 from ibert_lsp.model.loading import load_generator
+from ibert_lsp.progress import Progress
 from ibert_lsp.protocol import IbertProtocol, end_process
 from ibert_lsp.schema.sources import read_config_schemas
 
@@ -353,41 +353,9 @@ class IbertServer(LanguageServer):
             st.analysis_future = None  # an analysis made with the old schemas is not reused
 
     # ------------------------------------------------------------------ progress
-    def progress(self, title: str, message: str):
-        server = self
-
-        class _Progress:
-            def __init__(self):
-                self.token = f"ibert-{uuid.uuid4().hex[:8]}"
-                self.ok = False
-
-            async def __aenter__(self):
-                caps = server.client_capabilities
-                window = getattr(caps, "window", None) if caps else None
-                if window is not None and window.work_done_progress:
-                    try:
-                        await asyncio.wait_for(
-                            server.work_done_progress.create_async(self.token), 5)
-                        server.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
-                            title=title, message=message, cancellable=False))
-                        self.ok = True
-                    except Exception:
-                        self.ok = False
-                return self.report
-
-            def report(self, msg: str) -> None:
-                self.last = msg
-                if self.ok:
-                    server.work_done_progress.report(
-                        self.token, types.WorkDoneProgressReport(message=msg))
-
-            async def __aexit__(self, *exc):
-                if self.ok:
-                    server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(
-                        message=getattr(self, "last", "done")))
-                return False
-
-        return _Progress()
+    def progress(self, title: str, message: str) -> Progress:
+        """`async with ls.progress(title, message) as report:` — report(text) as work goes on."""
+        return Progress(self, title, message)
 
     # ------------------------------------------------------------------ settings
     async def apply_settings(self, options: Any) -> None:

@@ -140,7 +140,8 @@ def test_the_prompt_format_sits_below_model_tasks_and_features():
 
 def test_the_server_reaches_tasks_and_features_only_through_the_registry():
     graph = import_graph()
-    for module in ("ibert_lsp.server", "ibert_lsp.protocol", "ibert_lsp.documents"):
+    for module in ("ibert_lsp.server", "ibert_lsp.protocol", "ibert_lsp.progress",
+                   "ibert_lsp.client", "ibert_lsp.documents"):
         assert _imports_under(graph, module, "ibert_lsp.tasks") == {}, module
         assert {t for t in graph[module] if t.startswith("ibert_lsp.features")} <= {
             "ibert_lsp.features", "ibert_lsp.features.registry"}, module

@@ -138,7 +138,8 @@ _SAFE_OPERATORS = frozenset({
 _SAFE_MODULE_CLASSES = ("ibis.expr.", "ibis.common.", "ibert_lsp.", "datetime", "decimal",
                         "uuid", "collections", "ast", "_ast", "zoneinfo", "pathlib")
 _UNSAFE_CLASS_MODULES = ("ibert_lsp.validate.isolation", "ibert_lsp.server", "ibert_lsp.model",
-                         "ibert_lsp.features", "ibert_lsp.documents", "ibert_lsp.protocol")
+                         "ibert_lsp.features", "ibert_lsp.documents", "ibert_lsp.protocol",
+                         "ibert_lsp.progress")
 
 
 def _safe_getattr(obj: Any, name: str) -> Any:
