@@ -225,3 +225,27 @@ def test_the_signature_reader_sees_a_change():
 
     assert signature_of(f) == ["a", "b", "*", "c", "**kw"]
     assert signature_of(f) != ["a", "*", "c", "**kw"]
+
+
+# --- one job per file --------------------------------------------------------------------------
+
+MAX_FILE_LINES = 500
+MAX_FUNCTION_LINES = 80
+# Split by the translator's own work (its owner's session), not yet: remove when it is.
+OVERSIZED_ALLOWED = {"tasks/sql_to_ibis/select.py"}
+
+
+def test_no_file_over_500_lines_and_no_function_over_80():
+    long_files, long_functions = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_FILE_LINES and rel not in OVERSIZED_ALLOWED:
+            long_files.append(f"{rel}: {len(text.splitlines())}")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{rel}:{node.name}: {n}")
+    assert long_files == []
+    assert long_functions == []
