@@ -101,11 +101,12 @@ def test_empty_results_are_flagged_weak():
     "SELECT count(*) FROM range(100000000000) a, range(100000000) b",
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
 ])
-def test_runaway_sql_times_out(sql):
+def test_runaway_sql_is_stopped(sql):
     t0 = time.perf_counter()
     v = check_sql_vs_ibis(sql, "orders.count()", SCHEMAS, timeout_s=0.5)
     assert time.perf_counter() - t0 < 5
-    assert not v.ok and v.checks["kind"] == "timeout", v.reason
+    # stopped by the timer, or by the sandbox's memory limit (it never spills to disk)
+    assert not v.ok and v.checks["kind"] in ("timeout", "limit"), v.reason
     # the sandbox is replaced and keeps working
     assert check_sql_vs_ibis("SELECT COUNT(*) FROM orders", "orders.count()", SCHEMAS).ok
 
