@@ -10,9 +10,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ibert_lsp"
 # The SQL→Ibis translator's recursive descent: a query's parts call back into the query.
 CYCLE_ALLOWED_UNDER = "ibert_lsp.tasks.sql_to_ibis"
-# `model/candidates.py` re-exports `tasks.candidates` only for `tasks/sql_to_ibis/api.py`,
-# which the translator's owner will point at `tasks.candidates`; nothing else may use it.
-MODEL_TASK_SHIM = "ibert_lsp.model.candidates"
 
 
 def _modules() -> dict[str, Path]:
@@ -123,12 +120,8 @@ def _imports_under(graph: dict[str, set[str]], source: str, target: str) -> dict
 
 def test_the_model_layer_imports_no_task_or_feature_module():
     graph = import_graph()
-    tasks = _imports_under(graph, "ibert_lsp.model", "ibert_lsp.tasks")
-    tasks.pop(MODEL_TASK_SHIM, None)
-    assert tasks == {}
+    assert _imports_under(graph, "ibert_lsp.model", "ibert_lsp.tasks") == {}
     assert _imports_under(graph, "ibert_lsp.model", "ibert_lsp.features") == {}
-    users = {m for m, deps in graph.items() if MODEL_TASK_SHIM in deps}
-    assert users <= {"ibert_lsp.tasks.sql_to_ibis.api"}
 
 
 def test_the_prompt_format_sits_below_model_tasks_and_features():

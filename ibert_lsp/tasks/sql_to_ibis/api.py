@@ -65,7 +65,7 @@ def _gate(sql: str, code: str, schemas: dict, seeds: tuple[int, ...], timeout_s:
 def _generator_fallback(generator: Any, n: int | None = None) -> Fallback:
     """Wrap a model Generator as a fallback through the model package's own candidate maker,
     which builds the prompt with the shared format and restores masked names and literals."""
-    from ibert_lsp.model.candidates import CANDIDATES, make_sql_fallback
+    from ibert_lsp.tasks.candidates import CANDIDATES, make_sql_fallback
 
     return make_sql_fallback(generator, n=n or CANDIDATES)
 
