@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ibert_lsp.tasks.typeflow import dotted_name
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "ibert_lsp" / "data" / "method_frequency.json"
 DEFAULT_SOURCES = (ROOT.parent / "shared" / "corpora" / "ibis-docs",
@@ -163,20 +165,9 @@ EXAMPLE_SCHEMAS = {
 }
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def _literal_schema(node: ast.AST) -> tuple | None:
     """ibis.schema/ibis.table literal: {"a": "int64"} / dict(a="int64") / [("a", "int64")]."""
-    if isinstance(node, ast.Call) and _dotted(node.func) in ("ibis.schema", "dict"):
+    if isinstance(node, ast.Call) and dotted_name(node.func) in ("ibis.schema", "dict"):
         if node.keywords and not node.args:
             pairs = [(k.arg, k.value) for k in node.keywords if k.arg]
         elif node.args:

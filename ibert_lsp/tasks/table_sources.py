@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ibert_lsp.schema.types import Schemas
+from ibert_lsp.tasks.typeflow import dotted_name
 
 READERS = {"read_parquet": "read_parquet", "read_csv": "read_csv", "read_json": "read_json_auto",
            "read_delta": None}  # None: a format DuckDB cannot read here (schema unknown)
@@ -57,17 +58,6 @@ def _arg(call: ast.Call, index: int, *names: str) -> ast.AST | None:
     return None
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def inside(root: str | None, path: str) -> str | None:
     """The real path of `path` (relative to `root`) when it lies inside `root`, else None."""
     if not root or not path or "\x00" in path:
@@ -83,7 +73,7 @@ def connection_of(value: ast.AST, root: str | None) -> Connection | None:
     """`ibis.duckdb.connect(...)`, `ibis.sqlite.connect(...)`, `ibis.connect(url)`."""
     if not isinstance(value, ast.Call):
         return None
-    name = _dotted(value.func) or ""
+    name = dotted_name(value.func) or ""
     if name == "ibis.connect":
         url = _literal_str(_arg(value, 0, "resource"))
         if url is None:
@@ -128,14 +118,14 @@ def table_of(value: ast.AST, connections: dict[str, Connection], root: str | Non
         return TableSource(table, schema)
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
         method = value.func.attr
-        owner = _dotted(value.func.value)
+        owner = dotted_name(value.func.value)
         if method in READERS and (owner == "ibis" or owner in connections):
             path = _literal_str(_arg(value, 0, "path", "paths", "source", "source_list"))
             name = _literal_str(_arg(value, 1, "table_name")) or "?"
             full = inside(root, path) if path else None
             schema = file_schema(full, READERS[method]) if full and READERS[method] else None
             return TableSource(name, schema if schema is not None else known.get(name))
-        if method == "fetch" and (_dotted(value.func.value) or "").startswith("ibis.examples."):
+        if method == "fetch" and (dotted_name(value.func.value) or "").startswith("ibis.examples."):
             name = value.func.value.attr  # type: ignore[attr-defined]
             return TableSource(name, known.get(name))  # the settings may describe it
         if method == "sql" and owner in connections:
@@ -162,7 +152,7 @@ def strip_pandas(value: ast.expr, pandas_names: set[str]) -> ast.expr:
     class Strip(ast.NodeTransformer):
         def visit_Call(self, node: ast.Call) -> ast.AST:
             self.generic_visit(node)
-            name = _dotted(node.func) or ""
+            name = dotted_name(node.func) or ""
             head, _, attr = name.rpartition(".")
             if attr == "DataFrame" and head in pandas_names and len(node.args) == 1 \
                     and not node.keywords and isinstance(node.args[0], (ast.Dict, ast.List)):

@@ -96,12 +96,13 @@ def callee_known(node: ast.AST, types: dict[str, type]) -> bool:
     return owner is not None and not func.attr.startswith("_") and hasattr(owner, func.attr)
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted_name(node: ast.AST) -> str | None:
+    """`ibis.duckdb.connect` for that chain of attributes on a name, else None."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else None
 
 
 def _column_type() -> type:
@@ -131,7 +132,7 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
             if isinstance(func.value, ast.Name) and func.value.id == "ibis" \
                     and "ibis" not in types:
                 return ibis_function_type(func.attr)
-            if func.attr == "fetch" and _dotted(func.value).startswith("ibis.examples.") \
+            if func.attr == "fetch" and (dotted_name(func.value) or "").startswith("ibis.examples.") \
                     and "ibis" not in types:
                 import ibis.expr.types as ir
 
