@@ -31,14 +31,31 @@ def base_tables(schemas: Schemas) -> dict[str, Any]:
     return tables
 
 
-@isolated
 def gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None, *,
               any_value: bool = False) -> Any:
     """Evaluate an untrusted snippet through the gate with the schema tables and `env` bound.
 
     `any_value=True` accepts any value the gate lets through (e.g. a `GroupedTable` half-way
-    through `t.group_by(...).agg(...)`), not only finished Ibis expressions.
+    through `t.group_by(...).agg(...)`), not only finished Ibis expressions. Only the names the
+    snippet reads travel to the gate worker (a document's whole environment can be large).
     """
+    if env:
+        names = _snippet_reads(snippet)
+        if names is not None:
+            env = {k: v for k, v in env.items() if k in names}
+    return _gate_eval(snippet, schemas, env, any_value=any_value)
+
+
+def _snippet_reads(snippet: str) -> set[str] | None:
+    try:
+        return {n.id for n in ast.walk(ast.parse(snippet)) if isinstance(n, ast.Name)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the gate reports the syntax error itself
+
+
+@isolated
+def _gate_eval(snippet: str, schemas: Schemas, env: dict[str, Any] | None = None, *,
+               any_value: bool = False) -> Any:
     from ibert_lsp.validate import safe_eval
 
     tables = {**base_tables(schemas), **(env or {})}
