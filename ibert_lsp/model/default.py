@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+from ibert_lsp.errors import IbertError
 from ibert_lsp.model.hf import MANIFEST, HFGenerator
 
 SHIPPED = Path(__file__).parent / "shipped"
@@ -146,6 +147,8 @@ def export_shipped(src: Path, dest: Path | None = None, *, fp16: bool = True) ->
             f.chmod(0o755 if f.is_dir() else 0o644)
         tmp.chmod(0o755)
         if dest.exists():
+            if not (dest / MANIFEST).is_file():  # never delete what is not a shipped model
+                raise IbertError(f"{dest} exists and is not an ibert model; not replacing it")
             shutil.rmtree(dest)
         tmp.rename(dest)
     finally:

@@ -87,16 +87,14 @@ def _dumps(message: Any) -> bytes:
 
 def _send(fd: int, message: Any) -> None:
     from ibert_lsp.validate.errors import GateError
-    from ibert_lsp.validate.isolation import loads_result
 
     try:
         data = _dumps(message)
-        loads_result(data)  # what the caller would refuse is said here, as an error value
     except Exception as exc:  # noqa: BLE001 - a value that cannot cross: say so, stay alive
         what = type(message[1]).__name__ if isinstance(message, tuple) and len(message) > 1 \
             else "value"
-        data = _dumps(("raise", GateError("type", f"a {what} is not a value ibert can use "
-                                          f"here ({type(exc).__name__})")))
+        data = _dumps(("raise", GateError("type", f"a {what} cannot be sent back "
+                                          f"({type(exc).__name__})")))
     os.write(fd, _HEADER.pack(len(data)))
     view = memoryview(data)
     while view:
