@@ -51,6 +51,7 @@ class DocState:
     analysis_version: int | None = None
     analysis_future: Any = None  # asyncio future of the analysis being computed
     analysis_future_version: int | None = None
+    analysis_s: float = 0.0  # how long the last analysis took (completion decides whether to wait)
     diag_task: asyncio.Task | None = None
     inline_task: asyncio.Task | None = None
 

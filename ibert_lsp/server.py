@@ -103,21 +103,15 @@ class IbertServer(LanguageServer):
     is_python = staticmethod(is_python)
 
     def schemas_for(self, doc) -> dict:
-        """Configured schemas + `ibis.table(...)` declarations of the document (cached)."""
+        """Configured schemas (plus, for a .sql file with none, a schema.json beside it).
+
+        Cheap, so it runs on the event loop: a Python document's own `ibis.table(...)`
+        declarations are read with its analysis, in the gate thread (`analyze_snapshot`)."""
         st = self.state(doc.uri)
         if st.version == doc.version and st.schemas is not None and st.version is not None:
             return st.schemas
         schemas = dict(self.config_schemas)
-        source = doc.source
-        if not self.too_large(doc) and self.is_python(doc):
-            try:
-                from ibert_lsp.schema.sources import from_python_source
-
-                schemas.update(from_python_source(source))
-            except Exception as exc:
-                self.log(f"ibert: schema scan failed for {doc.uri}: {exc}")
         if not schemas and self.is_sql(doc) and doc.path:
-            # a .sql file with no configured schemas: a schema.json beside it, if any
             sibling = os.path.join(os.path.dirname(doc.path), "schema.json")
             if os.path.isfile(sibling):
                 try:

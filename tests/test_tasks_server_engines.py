@@ -54,6 +54,20 @@ def test_parse_tolerant_blanks_broken_lines():
     assert tree is not None and blanked
 
 
+def test_declared_schemas_of_a_long_half_typed_document_are_read_in_linear_time():
+    """Dropping the tail line by line was quadratic: 1.2-2 s per keystroke in a long notebook."""
+    import time
+
+    from ibert_lsp.schema.sources import from_python_source
+
+    code = ('t = ibis.table({"a": "int64"}, name="t")\n'
+            + "".join(f"x{i} = t.filter(t.a > {i})\n" for i in range(4000)) + "y = t.\n"
+            + "".join(f"z{i} = {i}\n" for i in range(2000)))
+    t0 = time.perf_counter()
+    assert from_python_source(code) == {"t": {"a": "int64"}}
+    assert time.perf_counter() - t0 < 1.0
+
+
 def test_completion_member_column_argument_contexts():
     code = HEAD + "x = events.filter(_.amount > 1)\ny = x."
     cands = completion.complete(code, 3, 6, SCHEMAS, use_jedi=False)

@@ -9,11 +9,13 @@ returns an `Analysis`; only the event loop writes the document's `DocState`.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ibert_lsp.documents import Snapshot, is_python
+from ibert_lsp.schema.sources import from_python_source
 from ibert_lsp.tasks.analysis import Analysis, analyze
 from ibert_lsp.validate.errors import GateError
 
@@ -31,7 +33,8 @@ def empty(text: str, schemas: dict) -> Analysis:
 
 
 def snapshot(ls: IbertServer, uri: str) -> Snapshot:
-    """The current version of `uri` with its schemas, copied for background work."""
+    """The current version of `uri` with its configured schemas, copied for background work
+    (its own `ibis.table(...)` declarations are read in the gate thread)."""
     doc = ls.document(uri)
     schemas = ls.schemas_for(doc)
     return Snapshot(uri=uri, version=doc.version, text=doc.source, schemas=dict(schemas),
@@ -45,20 +48,27 @@ def analyze_snapshot(snap: Snapshot) -> tuple[Analysis, str | None]:
     if not snap.analyze:
         return empty(snap.text, snap.schemas), None
     try:
-        return analyze(snap.text, snap.schemas, root=snap.root), None
+        declared = from_python_source(snap.text)
+    except Exception:  # a scan that breaks on odd code must not cost the analysis
+        declared = {}
+    schemas = {**snap.schemas, **declared}
+    try:
+        return analyze(snap.text, schemas, root=snap.root), None
     except GateError as exc:
-        return empty(snap.text, snap.schemas), exc.message
+        return empty(snap.text, schemas), exc.message
 
 
 async def _compute(ls: IbertServer, snap: Snapshot) -> Analysis:
     """Analyse `snap` off the loop, then record the result on the loop (even when the
     document changed meanwhile: it is then the last finished analysis `quick_analysis`
     falls back on)."""
+    t0 = time.perf_counter()
     an, stopped = await ls.in_gate(analyze_snapshot, snap)
     if stopped is not None:
         ls.log(f"ibert: analysis of {snap.uri} stopped: {stopped}", types.MessageType.Warning)
     st = ls.state(snap.uri)
     st.analysis, st.analysis_version = an, snap.version
+    st.analysis_s = time.perf_counter() - t0
     return an
 
 
@@ -77,12 +87,26 @@ async def current_analysis(ls: IbertServer, uri: str) -> Analysis:
     return await asyncio.shield(fut)
 
 
+def _quietly(fut: asyncio.Future) -> None:
+    """Retrieve a background analysis' outcome (its failures are logged by `_compute`)."""
+    if not fut.cancelled():
+        fut.exception()
+
+
 async def quick_analysis(ls: IbertServer, uri: str) -> Analysis:
     """The current analysis if it is ready within QUICK_ANALYSIS_S (FIRST_ANALYSIS_S for a
     document never analysed), else the last finished one (an older version, or empty): a
     slow document never makes the editor wait."""
     st = ls.state(uri)
-    wait = QUICK_ANALYSIS_S if st.analysis is not None else FIRST_ANALYSIS_S
+    if st.analysis is None:
+        wait = FIRST_ANALYSIS_S
+    elif st.analysis_s > 2 * QUICK_ANALYSIS_S:
+        # a long document: its new analysis cannot be ready in time, so do not wait for it
+        current = asyncio.ensure_future(current_analysis(ls, uri))
+        current.add_done_callback(_quietly)
+        return st.analysis
+    else:
+        wait = QUICK_ANALYSIS_S
     try:
         return await asyncio.wait_for(asyncio.shield(current_analysis(ls, uri)), wait)
     except asyncio.TimeoutError:

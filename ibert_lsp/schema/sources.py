@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from ibert_lsp.pysource import parse_tolerant
 from ibert_lsp.schema.types import SchemaError, Schemas, normalize_schemas, normalize_type
 
 MAX_SCHEMA_BYTES = 5_000_000
@@ -74,7 +75,7 @@ def from_python_source(source: str) -> Schemas:
     Declarations that are not literal (a schema built at run time) are skipped: we never run code.
     Unparseable source yields what could be found in the parseable prefix (half-typed documents).
     """
-    tree = _parse_tolerant(source)
+    tree, _ = parse_tolerant(source)
     if tree is None:
         return {}
     found: dict[str, dict[str, str]] = {}
@@ -97,21 +98,6 @@ def from_python_source(source: str) -> Schemas:
                 except SchemaError:
                     continue  # a document with a typo in a type: no schema rather than a crash
     return found
-
-
-def _parse_tolerant(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass
-    lines = source.splitlines()
-    # Drop trailing lines until the rest parses: the declarations usually come first.
-    for end in range(len(lines) - 1, 0, -1):
-        try:
-            return ast.parse("\n".join(lines[:end]))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-    return None
 
 
 def _is_ibis_table_call(call: ast.Call) -> bool:

@@ -26,12 +26,12 @@ from ibert_lsp.tasks.problems import (  # noqa: F401 - the analysis' public name
     pandas_lint,
     problem_from_gate,
 )
+from ibert_lsp.pysource import parse_tolerant  # noqa: F401
 from ibert_lsp.tasks.snippets import (  # noqa: F401
     _free_names,
     _segment,
     base_tables,
     gate_eval,
-    parse_tolerant,
 )
 from ibert_lsp.tasks.walker import (  # noqa: F401
     GATE_NAMES,

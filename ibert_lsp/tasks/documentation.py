@@ -51,7 +51,7 @@ class DocError(ValueError):
 
 def find_function(code: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef:
     """The innermost `def` whose header or body covers 0-based `line`."""
-    from ibert_lsp.tasks.analysis import parse_tolerant
+    from ibert_lsp.pysource import parse_tolerant
 
     tree, _ = parse_tolerant(code)
     if tree is None:
@@ -415,7 +415,7 @@ def _about(summary: str, fn: ast.AST) -> bool:
 
 def function_lines(code: str) -> list[tuple[int, str]]:
     """(0-based def line, name) for every function: where the code action is offered."""
-    from ibert_lsp.tasks.analysis import parse_tolerant
+    from ibert_lsp.pysource import parse_tolerant
 
     tree, _ = parse_tolerant(code)
     if tree is None:

@@ -55,7 +55,8 @@ def sql_target(doc, source: str, sel: tuple, sel_end: tuple, selected: str) -> d
         lead = len(stmt) - len(stmt.lstrip())
         return {"sql": stmt.strip(), "range": None, "offsets": [start + lead, end],
                 "mode": "sql_file"}
-    from ibert_lsp.tasks.analysis import char_col, parse_tolerant
+    from ibert_lsp.pysource import parse_tolerant
+    from ibert_lsp.tasks.analysis import char_col
 
     tree, _ = parse_tolerant(source)
     best = None
