@@ -945,12 +945,17 @@ async def main_async(args) -> dict:
           f"{sum(len(c.probes) for c in cases)} completion positions; skipped {len(skipped)}",
           flush=True)
     base_opts = {"ibert": {"features": {"model": False}}}
-    s = Session([sys.executable, "-m", "ibert_lsp", "--no-model"], base_opts,
+    tmp = Path(tempfile.mkdtemp(prefix="ibert-real-code-"))
+    # the server's log goes to a file: pygls' client never reads the server's stderr, and a
+    # full pipe would stall the server (IBERT_LOG_LEVEL=INFO fills it in seconds)
+    log = Path(args.server_log) if args.server_log else tmp / "ibert-lsp.log"
+    s = Session([sys.executable, "-m", "ibert_lsp", "--no-model", "--log-file", str(log)],
+                base_opts,
                 cwd=str(Path(args.server_root).resolve()) if args.server_root else None)
     t_start = time.perf_counter()
     await s.start()
+    print(f"server log: {log}", flush=True)
     results: dict = {"files": {}}
-    tmp = Path(tempfile.mkdtemp(prefix="ibert-real-code-"))
     try:
         await asyncio.sleep(1.0)
         for i, case in enumerate(cases):
@@ -1127,6 +1132,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-root", default="",
                    help="run the server from this checkout (e.g. `git archive <commit>` "
                         "unpacked) instead of this one; it needs ibert.analysisStats")
+    p.add_argument("--server-log", default="",
+                   help="write ibert-lsp's log here (default: a file in the run's temp folder; "
+                        "IBERT_LOG_LEVEL sets its level)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "real_code.json"))
     args = p.parse_args(argv)
     t0 = time.perf_counter()

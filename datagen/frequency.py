@@ -22,7 +22,11 @@ Output (`ibert_lsp/data/method_frequency.json`, shipped with the package):
                 "deferred": {...},                         # a deferred column: _.x / ibis._.x
                 "numeric": {...}, "string": {...},         # columns whose dtype family is
                 "temporal": {...}, "boolean": {...},       #   known (also counted in column)
-                "ibis": {"_": 12, "connect": 9, ...}}}     # names used after `ibis.`
+                "ibis": {"_": 12, "connect": 9, ...},      # names used after `ibis.` (values;
+                                                           #   not `ibis.options.x = ...`)
+                "ibis_lead": {...}, "table_chain": {...},  # see meta.kinds
+                "table_lead": {"head": 40, ...}}}          # first method of a statement that
+                                                           #   starts with a table
 
 Each `counts[kind]` maps a public Ibis method name of that kind to how many calls were seen,
 highest first; only methods that exist on the installed Ibis class of that kind are counted.
@@ -49,6 +53,9 @@ BACKEND = "backend"  # methods called on a connection (`con.table`, `con.read_pa
 BACKEND_MODULE = "backend_module"  # names used after `ibis.<backend>.` (`connect`, ...)
 EXAMPLES = "examples"  # datasets fetched from `ibis.examples`
 OUTPUT_NAMES = "output_names"  # keyword names of new columns in agg/aggregate/mutate/select
+TABLE_LEAD = "table_lead"  # the first method called on a table that starts a statement
+TABLE_CHAIN = "table_chain"  # methods called on the result of a Table method (`.agg(...).x`)
+IBIS_LEAD = "ibis_lead"  # the name after `ibis.` when a statement starts with it
 OUTPUT_METHODS = ("agg", "aggregate", "mutate", "select", "group_by")
 FAMILIES = ("numeric", "string", "temporal", "boolean")
 EXTS = (".py", ".ipynb", ".qmd", ".md")
@@ -193,8 +200,10 @@ class Counter4:
         self.api = api
         self.counts: dict[str, Counter] = {
             k: Counter() for k in (*KINDS, *FAMILIES, MODULE, BACKEND, BACKEND_MODULE,
-                                   EXAMPLES, OUTPUT_NAMES)}
+                                   EXAMPLES, OUTPUT_NAMES, TABLE_LEAD, TABLE_CHAIN,
+                                   IBIS_LEAD)}
         self.calls = 0
+        self.target = False  # inside an assignment target (`ibis.options.x = ...`)
 
     # ------------------------------------------------------------------ expressions
     def info(self, node: ast.AST, env: dict[str, Info]) -> Info | None:
@@ -282,6 +291,8 @@ class Counter4:
                     self.counts[OUTPUT_NAMES][k.arg] += 1
         self.calls += 1
         self.counts[kind][meth] += 1
+        if kind == "table" and isinstance(func.value, ast.Call):
+            self.counts[TABLE_CHAIN][meth] += 1
         if kind == "column" and v.family:
             self.counts[v.family][meth] += 1
         res = self.api.returns(kind, meth, v.family)
@@ -293,8 +304,31 @@ class Counter4:
             return Info("table", schema=v.schema)  # same columns
         return res
 
+    def _lead(self, node: ast.AST, env: dict[str, Info]) -> None:
+        """`t.head(3)` / `return t.filter(...).select(...)`: a statement that starts with a
+        table goes on with these methods (counted apart: there a column is rarely next)."""
+        while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                v = env.get(node.value.id)
+                if v is not None and v.kind == "table" and node.attr in self.api.table:
+                    self.counts[TABLE_LEAD][node.attr] += 1
+                return
+            node = node.func if isinstance(node, ast.Call) else node.value
+
+    def _ibis_lead(self, node: ast.AST, env: dict[str, Info]) -> None:
+        """`ibis.set_backend(...)` / `ibis.options.x = ...` on a line of its own."""
+        while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                v = env.get(node.value.id)
+                if v is not None and v.kind == "ibis" and v.path == "ibis" and (
+                        node.attr in self.api.module):
+                    self.counts[IBIS_LEAD][node.attr] += 1
+                return
+            node = node.func if isinstance(node, ast.Call) else node.value
+
     def _module_name(self, v: Info, name: str) -> None:
-        if v.path == "ibis" and name in self.api.module:
+        # `ibis.options.interactive = True` sets an option: not a value anyone completes to
+        if v.path == "ibis" and name in self.api.module and not self.target:
             self.counts[MODULE][name] += 1
 
     def _call_schema(self, node: ast.Call) -> tuple | None:
@@ -358,6 +392,8 @@ class Counter4:
                         env[a.asname or a.name] = Info("ibis", path=f"ibis.{a.name}")
             elif isinstance(st, (ast.Assign, ast.AnnAssign)):
                 value = st.value
+                for t in (st.targets if isinstance(st, ast.Assign) else [st.target]):
+                    self._ibis_lead(t, env)
                 if value is None:
                     continue
                 res = self.info(value, env)
@@ -369,7 +405,11 @@ class Counter4:
                         else:
                             env[t.id] = res
                     else:
-                        self.info(t, env)
+                        self.target = True
+                        try:
+                            self.info(t, env)
+                        finally:
+                            self.target = False
             elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 inner = dict(env)
                 for a in st.args.args + st.args.kwonlyargs:
@@ -382,6 +422,9 @@ class Counter4:
             elif isinstance(st, ast.ClassDef):
                 self.run(st.body, dict(env))
             else:
+                if isinstance(st, (ast.Expr, ast.Return)) and st.value is not None:
+                    self._lead(st.value, env)
+                    self._ibis_lead(st.value, env)
                 for name in ("test", "iter", "value", "items", "context_expr", "exc"):
                     sub = getattr(st, name, None)
                     if isinstance(sub, ast.AST):
@@ -469,7 +512,14 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
                                "backend_module": "names used after ibis.<backend>. (connect)",
                                "examples": "datasets fetched with ibis.examples.<name>.fetch()",
                                "output_names": "keyword names in agg/aggregate/mutate/select/"
-                                               "group_by calls (new columns)"}},
+                                               "group_by calls (new columns)",
+                               "table_lead": "the first method called on a table that starts "
+                                             "a statement (`t.head()`, `return t.filter(...)`)",
+                               "table_chain": "methods called on the result of a Table method "
+                                              "(`t.group_by(...).agg(...).order_by`)",
+                               "ibis_lead": "the name after `ibis.` when a statement starts "
+                                            "with it (`ibis.options.x = ...`, "
+                                            "`ibis.set_backend(...)`)"}},
             "counts": counts}
 
 

@@ -11,6 +11,7 @@ Positions are LSP-style: 0-based line, 0-based character.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import keyword
 import re
@@ -148,20 +149,61 @@ def _inside_call(text: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def local_first(cands: list[Candidate], code: str, line: int, receiver: str) -> list[Candidate]:
-    """Within a rank, the names this document already uses after the same receiver first
-    (most used first): a file that wrote `ibis.athena` or `t.head(` once will likely again."""
-    root = re.match(r"[A-Za-z_]\w*", receiver.strip())
-    if root is None:
-        return cands
+def local_uses(code: str, line: int, receiver: str) -> dict[str, int]:
+    """How often this document writes each name after `receiver.` (not on this line).
+
+    Only for a plain name or dotted path (what follows `t.agg(...).` is not what follows
+    `t.`), and not counting imports (`import ibis.selectors`) or settings (`ibis.options.x =`):
+    those are written once."""
+    receiver = receiver.strip()
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", receiver):
+        return {}
     used: dict[str, int] = {}
     lines = code.split("\n")
-    pattern = re.compile(rf"(?<![\w.]){re.escape(root.group(0))}\.([A-Za-z_]\w*)")
-    for name in pattern.findall("\n".join(lines[:line] + lines[line + 1:])):  # not this line
-        used[name] = used.get(name, 0) + 1
+    pattern = re.compile(rf"(?<![\w.]){re.escape(receiver)}\.([A-Za-z_]\w*)")
+    once = re.compile(rf"^\s*(import|from)\s|^\s*{re.escape(receiver)}\.[\w.]+\s*=[^=]")
+    for text in lines[:line] + lines[line + 1:]:
+        if once.match(text):
+            continue
+        for name in pattern.findall(text):
+            used[name] = used.get(name, 0) + 1
+    return used
+
+
+def local_first(cands: list[Candidate], used: dict[str, int]) -> list[Candidate]:
+    """Within a rank, the names this document already uses after the same receiver first
+    (most used first, `local_uses`): a file that wrote `t.head(` once will likely again."""
     if not used:
         return cands
     return sorted(cands, key=lambda c: (c.rank, -used.get(c.label, 0)))  # stable
+
+
+def methods_lead(cands: list[Candidate], kinds: tuple[str, ...], used: dict[str, int],
+                 first: int = 5) -> list[Candidate]:
+    """A statement that starts with a table (`t.` alone on a notebook line, `return t.`,
+    `x = (` then `t.`) goes on with what is done to a table (`head`, `group_by`, `filter`),
+    and so does a table method's result (`.agg(...).order_by`), rarely with a bare column:
+    there the `first` methods real code writes most in that place (`kinds` of the frequency
+    table; those the document already `used` after this receiver before them) come before
+    anything else, the rest keeps its order. Elsewhere (`x = t.`, inside calls and
+    operators) a column is what is expected, and columns stay first."""
+    methods = [c for c in cands if c.kind != "column" and c.source == "ibis"]
+    if not methods:
+        return cands
+    by_name = {c.label: c for c in methods}
+    order = sorted(by_use(list(by_name), kinds=kinds), key=lambda n: -used.get(n, 0))
+    lead = [by_name[n] for n in order[:first]]
+    low = min(c.rank for c in cands)
+    for c in lead:
+        c.rank = low
+    ids = {id(c) for c in lead}
+    return lead + [c for c in cands if id(c) not in ids]
+
+
+def _is_table(obj: Any, cls: type | None) -> bool:
+    import ibis.expr.types as ir
+
+    return isinstance(obj, ir.Table) or (isinstance(cls, type) and issubclass(cls, ir.Table))
 
 
 def _document_names(code: str) -> set[str]:
@@ -224,7 +266,7 @@ def complete(
     out: list[Candidate] = []
     namespace = namespace_of(ctx.receiver or "") if ctx.kind == "member" else None
     if namespace is not None:
-        out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start)
+        out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start, ctx.leads)
     elif ctx.kind == "member":
         out = _member_completions(code, line, character, ctx, schemas, env, types, path,
                                   use_jedi)
@@ -235,8 +277,8 @@ def complete(
         if use_jedi and len(out) < 5:
             seen = {c.label for c in out}
             out += [c for c in jedi_candidates(code, line, character, path) if c.label not in seen]
-    if ctx.kind == "member":
-        out = local_first(out, code, line, ctx.receiver or "")
+    if namespace is not None:
+        out = local_first(out, local_uses(code, line, ctx.receiver or ""))
     if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
         out += _model_completions(code, line, character, ctx, schemas, env, out, generator,
                                   n_model, max_new_tokens, deadline_s, cancel)
@@ -255,6 +297,10 @@ def _member_completions(code: str, line: int, character: int, ctx: Context, sche
     """After `receiver.`: the value's members when the receiver evaluates, its type's methods
     when only the type is known, else names the file writes after it (or jedi's)."""
     out: list[Candidate] = []
+    receiver = ctx.receiver or ""
+    if receiver == "ibis._" or receiver.startswith(("ibis._.", "ibis._[")):
+        # `ibis._` is `_` (the Deferred's own attributes, `resolve`, are not what is meant)
+        ctx = dataclasses.replace(ctx, receiver=receiver[len("ibis."):])
     if ctx.receiver == "_":
         text = _text_before(code, line, character)
         obj = _scope_table(text, schemas, env)
@@ -272,6 +318,10 @@ def _member_completions(code: str, line: int, character: int, ctx: Context, sche
         scope_table = _scope_table(text, schemas, env)
         obj = evaluate_receiver(ctx.receiver or "", schemas, {**env, "_": scope_table}) \
             if scope_table is not None else None
+        if obj is None:  # the table is unknown (or lacks it): still a column, with its methods
+            import ibis.expr.types as ir
+
+            types = {**types, "_": ir.Table}
     else:
         obj = evaluate_receiver(ctx.receiver or "", schemas, env)
     cls = None if obj is not None else type_of(ctx.receiver or "", types)
@@ -287,6 +337,14 @@ def _member_completions(code: str, line: int, character: int, ctx: Context, sche
         out = file_names_after(code, line, ctx, out)
     elif use_jedi:
         out = jedi_candidates(code, line, character, path)
+    used = local_uses(code, line, ctx.receiver or "")
+    out = local_first(out, used)
+    if ctx.receiver != "_" and _is_table(obj, cls):
+        if (ctx.receiver or "").rstrip().endswith(")"):
+            # `t.group_by(...).agg(...).`: what follows a table method's result
+            out = methods_lead(out, ("table_chain", "table"), used)
+        elif ctx.leads:
+            out = methods_lead(out, ("table_lead", "table"), used)
     return out
 
 

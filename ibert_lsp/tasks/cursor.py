@@ -10,6 +10,9 @@ from typing import Any
 from ibert_lsp.prompting.statements import statement_start
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# what may stand before a receiver that starts a statement: nothing, `return`, or the
+# opening of a parenthesised chain (`x = (` then, on the next line, `t.`)
+_LEADS = re.compile(r"(return)?|(return\s*|[A-Za-z_][\w.]*\s*=\s*)?\((\s*#[^\n]*)?\s*")
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Context:
     quote: str | None = None
     offset: int = 0
     replace_start: int = 0  # character on the line
+    leads: bool = False  # member: the receiver starts its statement (`t.` alone, `return t.`)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -171,7 +175,9 @@ def context_at(code: str, line: int, character: int) -> Context:
             text = text.split("\n")[-1]
         rec = receiver_before(text, len(text))
         if rec and not re.fullmatch(r"\d+", rec):
-            return Context("member", prefix, receiver=rec, replace_start=rstart)
+            lead = text[: len(text.rstrip()) - len(rec)].strip()
+            return Context("member", prefix, receiver=rec, replace_start=rstart,
+                           leads=bool(_LEADS.fullmatch(lead)))
         return Context("none", prefix)
     p = _innermost_open_paren(before)
     if p is not None:

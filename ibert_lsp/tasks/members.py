@@ -75,10 +75,11 @@ def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(members[n] for n in by_use(list(members), cls))
 
 
-def namespace_candidates(namespace: tuple[str, Any], prefix: str,
-                         rstart: int) -> list[Candidate]:
+def namespace_candidates(namespace: tuple[str, Any], prefix: str, rstart: int,
+                         leads: bool = False) -> list[Candidate]:
     """`ibis.`, `ibis.duckdb.`, `ibis.examples.`, `ibis.examples.penguins.`: their names,
-    the ones real code uses most first."""
+    the ones real code uses most first (`ibis.` starting a statement: what statements start
+    with, `options` and `set_backend`; elsewhere the values, `_`, `connect`, `examples`)."""
     kind, detail = namespace
     if kind == "backend_module":
         cls = backend_class(detail)
@@ -103,7 +104,7 @@ def namespace_candidates(namespace: tuple[str, Any], prefix: str,
     members.setdefault("examples", ("examples", "module", "examples", "Example datasets."))
     members.setdefault("_", ("_", "variable", "_", "The deferred expression (`ibis._`)."))
     out = []
-    for n in by_use(list(members), kinds=("ibis",)):
+    for n in by_use(list(members), kinds=("ibis_lead", "ibis") if leads else ("ibis",)):
         name, k, sig, doc = members[n]
         out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
         out[-1].qualname = f"ibis.{name}"

@@ -113,8 +113,8 @@ def _column_type() -> type:
 
 def type_of(source: str, types: dict[str, type]) -> type | None:
     """The class the expression `source` evaluates to, from the classes of its names."""
-    try:
-        node = ast.parse(source.strip(), mode="eval").body
+    try:  # in parentheses: a chain written over several lines (`t.f(...)\n    .g(...)`)
+        node = ast.parse("(" + source.strip() + "\n)", mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         return None
     return node_type(node, types)

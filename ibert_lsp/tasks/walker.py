@@ -31,6 +31,13 @@ GATE_NAMES = frozenset({"ibis", "_", "s", "selectors"})
 TABLE_ANNOTATIONS = frozenset({"Table", "ir.Table", "ibis.Table", "ibis.expr.types.Table",
                                "ibis.expr.types.relations.Table", "ibis.ir.Table"})
 
+# Table methods no other dataframe library has (pandas, polars, Spark): a parameter the
+# function calls one of these on is an Ibis table, whose columns are unknown (Kedro, Dagster
+# and Hamilton nodes rarely annotate their inputs)
+IBIS_ONLY_TABLE_METHODS = frozenset({
+    "mutate", "order_by", "relocate", "execute", "asof_join", "anti_join", "semi_join",
+    "inner_join", "left_join", "outer_join", "cross_join", "to_pyarrow_batches"})
+
 MAX_STATEMENTS = 400  # statements checked per document (huge documents: the first ones)
 MAX_SNIPPET_CHARS = 4000
 
@@ -53,6 +60,21 @@ def _annotation_text(node: ast.AST | None) -> str:
         return ast.unparse(node) if node is not None else ""
     except Exception:  # noqa: BLE001
         return ""
+
+
+def _ibis_only_receivers(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names the function's body calls an Ibis-only Table method on, directly or at the end
+    of a chain that starts with them (`x.mutate(...)`, `x.join(y, ...).order_by(...)`)."""
+    out = set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and n.func.attr in IBIS_ONLY_TABLE_METHODS:
+            root = n.func.value
+            while isinstance(root, (ast.Call, ast.Attribute, ast.Subscript)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            if isinstance(root, ast.Name):
+                out.add(root.id)
+    return out
 
 
 def _target_names(node: ast.AST) -> list[str]:
@@ -163,10 +185,12 @@ class _Walker:
 
         inner = Scope(scope, (st.lineno, end))
         a = st.args
+        used_as_table = _ibis_only_receivers(st)
         for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
             if p is None:
                 continue
-            typed = _annotation_text(p.annotation) in TABLE_ANNOTATIONS
+            typed = _annotation_text(p.annotation) in TABLE_ANNOTATIONS or (
+                p.annotation is None and p.arg in used_as_table)
             self.bind(inner, p.arg, st.lineno, typ=ir.Table if typed else None)
         self.walk(st.body, inner, end)
         self.forget(scope, [st.name], st.end_lineno or st.lineno)
