@@ -24,7 +24,8 @@ Output (`ibert_lsp/data/method_frequency.json`, shipped with the package):
                 "temporal": {...}, "boolean": {...},       #   known (also counted in column)
                 "ibis": {"_": 12, "connect": 9, ...},      # names used after `ibis.` (values;
                                                            #   not `ibis.options.x = ...`)
-                "ibis_lead": {...}, "table_chain": {...},  # see meta.kinds
+                "ibis_lead": {...}, "ibis_assign": {...},  # see meta.kinds
+                "table_chain": {...}, ...
                 "table_lead": {"head": 40, ...}}}          # first method of a statement that
                                                            #   starts with a table
 
@@ -56,6 +57,7 @@ OUTPUT_NAMES = "output_names"  # keyword names of new columns in agg/aggregate/m
 TABLE_LEAD = "table_lead"  # the first method called on a table that starts a statement
 TABLE_CHAIN = "table_chain"  # methods called on the result of a Table method (`.agg(...).x`)
 IBIS_LEAD = "ibis_lead"  # the name after `ibis.` when a statement starts with it
+IBIS_ASSIGN = "ibis_assign"  # the name after `ibis.` when an assigned value starts with it
 OUTPUT_METHODS = ("agg", "aggregate", "mutate", "select", "group_by")
 FAMILIES = ("numeric", "string", "temporal", "boolean")
 EXTS = (".py", ".ipynb", ".qmd", ".md")
@@ -201,7 +203,7 @@ class Counter4:
         self.counts: dict[str, Counter] = {
             k: Counter() for k in (*KINDS, *FAMILIES, MODULE, BACKEND, BACKEND_MODULE,
                                    EXAMPLES, OUTPUT_NAMES, TABLE_LEAD, TABLE_CHAIN,
-                                   IBIS_LEAD)}
+                                   IBIS_LEAD, IBIS_ASSIGN)}
         self.calls = 0
         self.target = False  # inside an assignment target (`ibis.options.x = ...`)
 
@@ -315,14 +317,15 @@ class Counter4:
                 return
             node = node.func if isinstance(node, ast.Call) else node.value
 
-    def _ibis_lead(self, node: ast.AST, env: dict[str, Info]) -> None:
-        """`ibis.set_backend(...)` / `ibis.options.x = ...` on a line of its own."""
+    def _ibis_lead(self, node: ast.AST, env: dict[str, Info], kind: str = IBIS_LEAD) -> None:
+        """`ibis.set_backend(...)` / `ibis.options.x = ...` on a line of its own (IBIS_LEAD),
+        `t = ibis.examples...` (IBIS_ASSIGN)."""
         while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 v = env.get(node.value.id)
                 if v is not None and v.kind == "ibis" and v.path == "ibis" and (
                         node.attr in self.api.module):
-                    self.counts[IBIS_LEAD][node.attr] += 1
+                    self.counts[kind][node.attr] += 1
                 return
             node = node.func if isinstance(node, ast.Call) else node.value
 
@@ -396,6 +399,7 @@ class Counter4:
                     self._ibis_lead(t, env)
                 if value is None:
                     continue
+                self._ibis_lead(value, env, IBIS_ASSIGN)
                 res = self.info(value, env)
                 targets = st.targets if isinstance(st, ast.Assign) else [st.target]
                 for t in targets:
@@ -519,7 +523,9 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
                                               "(`t.group_by(...).agg(...).order_by`)",
                                "ibis_lead": "the name after `ibis.` when a statement starts "
                                             "with it (`ibis.options.x = ...`, "
-                                            "`ibis.set_backend(...)`)"}},
+                                            "`ibis.set_backend(...)`)",
+                               "ibis_assign": "the name after `ibis.` when an assigned value "
+                                              "starts with it (`t = ibis.examples...`)"}},
             "counts": counts}
 
 

@@ -266,7 +266,8 @@ def complete(
     out: list[Candidate] = []
     namespace = namespace_of(ctx.receiver or "") if ctx.kind == "member" else None
     if namespace is not None:
-        out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start, ctx.leads)
+        place = ("ibis_lead",) if ctx.leads else ("ibis_assign",) if ctx.assigns else ()
+        out = namespace_candidates(namespace, ctx.prefix, ctx.replace_start, place + ("ibis",))
     elif ctx.kind == "member":
         out = _member_completions(code, line, character, ctx, schemas, env, types, path,
                                   use_jedi)

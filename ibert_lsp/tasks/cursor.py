@@ -12,6 +12,7 @@ from ibert_lsp.prompting.statements import statement_start
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 # what may stand before a receiver that starts a statement: nothing, `return`, or the
 # opening of a parenthesised chain (`x = (` then, on the next line, `t.`)
+_ASSIGNS = re.compile(r"[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*(:[^=]*)?=")
 _LEADS = re.compile(r"(return)?|(return\s*|[A-Za-z_][\w.]*\s*=\s*)?\((\s*#[^\n]*)?\s*")
 
 
@@ -27,6 +28,7 @@ class Context:
     offset: int = 0
     replace_start: int = 0  # character on the line
     leads: bool = False  # member: the receiver starts its statement (`t.` alone, `return t.`)
+    assigns: bool = False  # member: the receiver starts an assigned value (`x = t.`)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,7 +179,8 @@ def context_at(code: str, line: int, character: int) -> Context:
         if rec and not re.fullmatch(r"\d+", rec):
             lead = text[: len(text.rstrip()) - len(rec)].strip()
             return Context("member", prefix, receiver=rec, replace_start=rstart,
-                           leads=bool(_LEADS.fullmatch(lead)))
+                           leads=bool(_LEADS.fullmatch(lead)),
+                           assigns=bool(_ASSIGNS.fullmatch(lead)))
         return Context("none", prefix)
     p = _innermost_open_paren(before)
     if p is not None:

@@ -76,10 +76,10 @@ def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
 
 
 def namespace_candidates(namespace: tuple[str, Any], prefix: str, rstart: int,
-                         leads: bool = False) -> list[Candidate]:
+                         kinds: tuple[str, ...] = ("ibis",)) -> list[Candidate]:
     """`ibis.`, `ibis.duckdb.`, `ibis.examples.`, `ibis.examples.penguins.`: their names,
-    the ones real code uses most first (`ibis.` starting a statement: what statements start
-    with, `options` and `set_backend`; elsewhere the values, `_`, `connect`, `examples`)."""
+    the ones real code uses most first (for `ibis.`, in that place: `kinds` of the frequency
+    table, `ibis_lead` where a statement starts, `ibis_assign` where an assigned value does)."""
     kind, detail = namespace
     if kind == "backend_module":
         cls = backend_class(detail)
@@ -104,7 +104,10 @@ def namespace_candidates(namespace: tuple[str, Any], prefix: str, rstart: int,
     members.setdefault("examples", ("examples", "module", "examples", "Example datasets."))
     members.setdefault("_", ("_", "variable", "_", "The deferred expression (`ibis._`)."))
     out = []
-    for n in by_use(list(members), kinds=("ibis_lead", "ibis") if leads else ("ibis",)):
+    order = list(members)
+    for k in reversed(kinds):  # the most specific place decides, the others break its ties
+        order = by_use(order, kinds=(k,))
+    for n in order:
         name, k, sig, doc = members[n]
         out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
         out[-1].qualname = f"ibis.{name}"
