@@ -90,6 +90,7 @@ async def test_completion_columns_then_methods(client: LanguageClient):
     uri = "file:///tmp/ibert_t_comp.py"
     text = DOC + "x = ok."
     open_doc(client, uri, text)
+    await diagnostics_for(client, uri)  # analysed (a server just started may still warm up)
     res = await client.text_document_completion_async(types.CompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=pos_of(text, "x = ok."),
