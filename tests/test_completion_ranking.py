@@ -88,3 +88,84 @@ def test_unknown_columns_come_from_what_the_file_writes():
     labels = ranked_in(code)
     assert labels[:2] == ["species", "island"] and "filter" in labels
     assert "filte" not in labels
+
+
+def test_a_statement_that_starts_with_a_table_goes_on_with_its_methods():
+    # a notebook line `t.` (or `return t.`, or the first line of `x = (`) is `t.head()`,
+    # `t.group_by(...)`: methods first; `x = t.` keeps the columns first (issue 16)
+    for code in ("flights.", "def f():\n    return flights.", "x = (\n    flights."):
+        labels = ranked_in(code, S)
+        assert {"head", "group_by", "filter"} <= set(labels[:5]), (code, labels[:8])
+        assert labels.index("year") < 10, labels[:12]  # the columns right after them
+    assert ranked_in("x = flights.", S)[:3] == ["year", "carrier", "dep_delay"]
+    # a table method's result: what real code chains next (`order_by` after `agg`)
+    labels = ranked_in('x = flights.group_by("carrier").agg(n=flights.count()).', S)
+    assert "order_by" in labels[:3] and "year" not in labels[:5], labels[:8]
+
+
+def test_ibis_namespace_ranked_for_where_it_is_written():
+    assert {"examples", "connect"} <= set(ranked_in("import ibis\nt = ibis.")[:4])
+    assert "options" in ranked_in("import ibis\nibis.")[:2]
+    # a file's imports and settings are written once: not what it writes next
+    code = "import ibis\nimport ibis.selectors as s\nibis.options.interactive = True\nt = ibis."
+    labels = ranked_in(code)
+    assert labels.index("examples") < 4 and "selectors" not in labels[:5], labels[:8]
+
+
+def test_ibis_underscore_is_the_deferred_and_count_leads_in_agg():
+    labels = ranked_in('x = flights.group_by("carrier").agg(n=ibis._.', S)
+    assert labels[0] == "count" and "resolve" not in labels, labels[:6]
+    assert ranked_in("x = flights.filter(ibis._.", S) == ["year", "carrier", "dep_delay"]
+    # `_.col.` whose table is unknown is still a column: its methods
+    labels = ranked_in("x = unknown_table.filter(_.some_col.")
+    assert {"isin", "cast"} <= set(labels) and "resolve" not in labels
+
+
+def test_the_other_table_first_in_join():
+    schemas = {**S, "carriers": {"code": "string", "name": "string"}}
+    assert ranked_in("x = flights.join(", schemas)[0] == "carriers"
+    assert ranked_in("x = flights.union(", schemas)[:2] == ["carriers", "flights"]
+
+
+def test_a_parameter_an_ibis_only_method_is_called_on_is_a_table():
+    code = ("def node(raw):\n"
+            "    cleaned = raw.mutate(x=1)\n"
+            "    return cleaned.")
+    labels = ranked_in(code)
+    assert {"filter", "group_by", "select"} <= set(labels[:10]), labels[:10]
+    # a pandas-looking function: unknown, nothing offered from Ibis
+    assert ranked_in("def node(df):\n    df2 = df.groupby('a')\n    return df2.") == []
+
+
+def test_multi_line_chains_are_typed():
+    from ibert_lsp.tasks.analysis import analyze
+
+    head = ("def q(lineitem):\n"
+            "    return (\n"
+            "        lineitem.filter(lineitem.a > 1)\n"
+            "        .mutate(b=1)\n"
+            "        .")
+    an = analyze(head + 'order_by("b")\n    )\n', {})  # the last analysis before the `.`
+    found = complete(head, 4, 9, {}, env=an.env_before(4), types=an.types_before(4),
+                     use_jedi=False)
+    labels = [c.label for c in sorted(found, key=lambda c: c.rank)]
+    assert "order_by" in labels[:5], labels[:8]
+
+
+def test_frequency_counts_where_names_are_written(tmp_path):
+    from datagen.frequency import count_methods
+
+    (tmp_path / "a.py").write_text(
+        "import ibis\n"
+        "ibis.options.interactive = True\n"
+        "t = ibis.examples.penguins.fetch()\n"
+        "t.head()\n"
+        "x = t.group_by('species').agg(n=t.count()).order_by('n')\n"
+        "def f(t: ibis.Table):\n"
+        "    return t.filter(t.year > 1)\n")
+    counts = count_methods([tmp_path])["counts"]
+    assert counts["table_lead"] == {"head": 1, "filter": 1}
+    assert counts["table_chain"] == {"order_by": 1}
+    assert counts["ibis_lead"] == {"options": 1}
+    assert counts["ibis_assign"] == {"examples": 1}
+    assert "options" not in counts["ibis"]  # a setting, not a value anyone completes to
