@@ -1,7 +1,7 @@
 """ibert-lsp on real Ibis code: the Ibis docs and public projects (bench/real_code/manifest.json).
 
     .venv/bin/python bench/real_code.py [--max-probes 6] [--max-hovers 4] [--files N]
-                                        [--only SUBSTR] [--no-jedi] [--no-verify] [--out FILE]
+                                        [--only SUBSTR] [--exclude SUBSTR] [--no-jedi] [--no-verify] [--out FILE]
 
 Starts the real server (`python -m ibert_lsp --no-model`) over stdio, opens every corpus file
 twice — with zero configuration, and with the file's table schemas (manifest `schemas`, given
@@ -763,7 +763,8 @@ class FileCase:
 def load_cases(manifest: dict, args) -> tuple[list[FileCase], list[str]]:
     cases, skipped = [], []
     for e in manifest["files"]:
-        if args.only and args.only not in f"{e['repo']}:{e['path']}":
+        if (args.only and args.only not in f"{e['repo']}:{e['path']}") or (
+                args.exclude and args.exclude in f"{e['repo']}:{e['path']}"):
             continue
         loc = file_location(e)
         if not loc.exists():
@@ -1127,6 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-resolves", type=int, default=2, help="code action resolves per file")
     p.add_argument("--files", type=int, default=0, help="only the first N files")
     p.add_argument("--only", default="", help="only files whose repo:path contains this")
+    p.add_argument("--exclude", default="", help="skip files whose repo:path contains this")
     p.add_argument("--no-jedi", action="store_true")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--server-root", default="",

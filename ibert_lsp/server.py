@@ -49,6 +49,7 @@ class IbertServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("ibert-lsp", __version__, protocol_cls=IbertProtocol)
         self.settings = cfg.Settings()
+        self.base_settings = cfg.Settings()  # pyproject < env < defaults (set at initialize)
         self.docs: dict[str, DocState] = {}
         self.config_schemas: dict = {}
         self.config_schema_error: str | None = None
@@ -353,7 +354,7 @@ class IbertServer(LanguageServer):
 
     # ------------------------------------------------------------------ settings
     async def apply_settings(self, options: Any) -> None:
-        new, problems = cfg.apply(self.settings, options)
+        new, problems = cfg.apply(self.base_settings, options)
         self.settings = new
         for p in problems:
             self.tell(f"ibert: {p}", types.MessageType.Warning)

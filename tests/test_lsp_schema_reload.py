@@ -43,3 +43,28 @@ async def test_sql_file_opened_at_start_uses_the_schema_file(client: LanguageCli
     assert resolved.edit is not None, resolved.title
     text = "\n".join(e.new_text for e in resolved.edit.changes[uri])
     assert "orders" in text and "group_by" in text
+
+
+async def test_a_setting_the_client_no_longer_sends_is_dropped(client: LanguageClient):
+    """didChangeConfiguration carries the client's whole section: a removed schemaFile is
+    gone (not kept from the earlier settings)."""
+    import asyncio
+
+    from tests.lsp_helpers import change_doc, diagnostics_for
+
+    async def labels(version: int, text: str) -> list[str]:
+        change_doc(client, uri, text, version)
+        await diagnostics_for(client, uri)
+        res = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=1, character=len("x = orders."))))
+        return [i.label for i in res.items]
+
+    uri = (client.tmp / "q.py").as_uri()
+    text = "import ibis\nx = orders."
+    open_doc(client, uri, text)
+    assert "order_id" in await labels(2, text + "\n")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"ibert": {"features": {"model": False}}}))
+    await asyncio.sleep(0.5)
+    assert "order_id" not in await labels(3, text + "\n\n")

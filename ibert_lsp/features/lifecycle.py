@@ -30,6 +30,9 @@ def initialize(ls: IbertServer, params: types.InitializeParams) -> None:
     ls.root_path = root
     settings, problems = cfg.load(root, params.initialization_options)
     ls.settings = settings
+    # what a configuration change applies to: the client sends its whole `ibert` section, so
+    # a setting it no longer sends (a removed schemaFile) falls back to pyproject/env/default
+    ls.base_settings, _ = cfg.load(root, None)
     ls.init_problems = problems
     for p in problems:
         ls.log(f"ibert: {p}", types.MessageType.Warning)
