@@ -134,8 +134,10 @@ def _coerce(name: str, value: Any, current: Settings) -> Any:
     raise ValueError(f"unknown setting {name!r}")
 
 
-def apply(settings: Settings, options: Any) -> tuple[Settings, list[str]]:
-    """New settings with `options` applied, and the problems found (one line each)."""
+def apply(settings: Settings, options: Any,
+          keep: Settings | None = None) -> tuple[Settings, list[str]]:
+    """New settings with `options` applied, and the problems found (one line each). A value
+    that is refused leaves the setting as `keep` has it (the settings in force), if given."""
     new = settings.copy()
     problems: list[str] = []
     if options is None:
@@ -153,6 +155,9 @@ def apply(settings: Settings, options: Any) -> tuple[Settings, list[str]]:
             setattr(new, name, _coerce(name, value, new))
         except ValueError as exc:
             problems.append(f"setting {key!r}: {exc}")
+            if keep is not None:
+                old = getattr(keep, name)
+                setattr(new, name, dict(old) if isinstance(old, dict) else old)
     return new, problems
 
 

@@ -354,7 +354,7 @@ class IbertServer(LanguageServer):
 
     # ------------------------------------------------------------------ settings
     async def apply_settings(self, options: Any) -> None:
-        new, problems = cfg.apply(self.base_settings, options)
+        new, problems = cfg.apply(self.base_settings, options, keep=self.settings)
         self.settings = new
         for p in problems:
             self.tell(f"ibert: {p}", types.MessageType.Warning)

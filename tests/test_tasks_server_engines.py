@@ -204,3 +204,26 @@ def test_hover_on_chained_method_line():
     assert md.startswith("```python\nTable.group_by(") and code.split("\n")[4][a:b] == "group_by"
     md, (a, b) = describe_name(code, 5, 6, SCHEMAS, an.env_before(5))
     assert md.startswith("```python\nGroupedTable.agg(") and code.split("\n")[5][a:b] == "agg"
+
+
+def test_a_chain_being_typed_keeps_its_lines_and_reports_nothing():
+    """A bracket left open by the statement being typed is closed at the statement's end
+    (blanking would lose every line of the chain); the repaired statement gives types only."""
+    code = (HEAD + "x = (\n"
+            "    events.filter(events.amout > 1)  # a typo inside the chain being typed\n"
+            "    .select(\"amount\")\n"
+            "    .\n"
+            "y = 1\n")
+    tree, touched = parse_tolerant(code)
+    assert tree is not None and 3 in touched
+    an = analyze(code, SCHEMAS)
+    assert an.problems == []  # not what the user wrote yet: nothing reported on it
+    import ibis.expr.types as ir
+
+    good = code.replace("amout", "amount")
+    an = analyze(good, SCHEMAS)
+    assert an.types_before(7).get("x") is ir.Table and "x" not in an.env_before(7)
+    from ibert_lsp.schema.sources import from_python_source
+
+    half = 'import ibis\nt = ibis.table({"a": "int64", \nx = 1\n'
+    assert from_python_source(half) == {}  # a declaration being typed is not a schema yet

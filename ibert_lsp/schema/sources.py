@@ -75,12 +75,14 @@ def from_python_source(source: str) -> Schemas:
     Declarations that are not literal (a schema built at run time) are skipped: we never run code.
     Unparseable source yields what could be found in the parseable prefix (half-typed documents).
     """
-    tree, _ = parse_tolerant(source)
+    tree, touched = parse_tolerant(source)
     if tree is None:
         return {}
     found: dict[str, dict[str, str]] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):
+            continue
+        if node.lineno in touched:  # being typed (repaired to parse): not a schema yet
             continue
         call = node.value
         if not _is_ibis_table_call(call):

@@ -66,6 +66,10 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True,
     for name, value in (env or {}).items():
         walker.bind(scope, name, 0, value=value)
     walker.walk(tree.body, scope)
+    if blanked:  # a statement repaired to parse is not what the user wrote: nothing on it
+        repaired = set(blanked)
+        analysis.problems = [p for p in analysis.problems if not repaired.intersection(
+            range(p.stmt_line + 1, p.stmt_end_line + 2))]
     analysis.env = dict(scope.values)
     analysis.types = dict(scope.types)
     from ibert_lsp.validate import isolation

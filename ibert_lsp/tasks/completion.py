@@ -12,7 +12,6 @@ Positions are LSP-style: 0-based line, 0-based character.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import keyword
 import re
 import threading
@@ -35,7 +34,18 @@ from ibert_lsp.tasks.members import (
 from ibert_lsp.tasks.namespaces import (
     namespace_of,
 )
-from ibert_lsp.tasks.ranking import by_use
+from ibert_lsp.tasks.placement import (
+    OUTPUT_METHODS,
+    TABLE_ARGUMENT_METHODS,
+    _first_argument,
+    _tables_first,
+    file_column_candidates,
+    file_names_after,
+    local_first,
+    local_uses,
+    methods_lead,
+    output_name_candidates,
+)
 from ibert_lsp.tasks.typeflow import type_of
 
 # Methods whose positional arguments are column names (strings) or column expressions.
@@ -84,58 +94,11 @@ def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
     return None
 
 
-OUTPUT_METHODS = {"agg", "aggregate", "mutate"}
-_OUTPUT_KWARG = re.compile(r"\.(?:agg|aggregate|mutate|select|group_by)\(\s*([A-Za-z_]\w*)\s*=(?!=)")
-
-
-def output_name_candidates(code: str, line: int, method: str, prefix: str,
-                           rstart: int) -> list[Candidate]:
-    """`name=` for a new column: the names this file already gives new columns first, then the
-    ones real code gives most (`count=`, ...)."""
-    lines = code.split("\n")
-    local: dict[str, int] = {}
-    for name in _OUTPUT_KWARG.findall("\n".join(lines[:line] + lines[line + 1:])):
-        local[name] = local.get(name, 0) + 1
-    common = by_use(list(_common_output_names()), kinds=("output_names",))[:3]
-    names = sorted(local, key=lambda n: -local[n]) + [n for n in common if n not in local]
-    out = [Candidate(f"{n}=", f"{n}=", "variable", f"new column ({method})", "", "ibis", 0, rstart)
-           for n in names[:4]]
-    return _filter(out, prefix)
-
-
-@functools.lru_cache(maxsize=1)
-def _common_output_names() -> tuple[str, ...]:
-    from ibert_lsp.tasks.ranking import _counts
-
-    return tuple(_counts().get("output_names", {}))
-
-
 def _holds_columns(cls: type | None) -> bool:
     import ibis.expr.types as ir
     from ibis.expr.types.groupby import GroupedTable
 
     return cls is not None and (issubclass(cls, ir.Table) or issubclass(cls, GroupedTable))
-
-
-def file_names_after(code: str, line: int, ctx: Context, known: list[Candidate]) -> list[Candidate]:
-    """For a table whose columns ibert cannot read: the names this file writes after the same
-    receiver (`penguins.species`, `_.species`) — most likely its columns; said to come from
-    the file, not from a schema."""
-    root = re.match(r"[A-Za-z_]\w*", (ctx.receiver or "").strip())
-    if root is None:
-        return []
-    lines = code.split("\n")
-    text = "\n".join(lines[:line] + lines[line + 1:])
-    pattern = re.compile(rf"(?<![\w.]){re.escape(root.group(0))}\.([A-Za-z_]\w*)\b(?!\s*\()")
-    counts: dict[str, int] = {}
-    for name in pattern.findall(text):
-        counts[name] = counts.get(name, 0) + 1
-    have = {c.label for c in known}
-    names = sorted((n for n in counts if n not in have), key=lambda n: -counts[n])
-    out = [Candidate(n, n, "column", "used in this file", f"`{n}`: written after "
-                     f"`{root.group(0)}.` elsewhere in this file (its schema is not known)",
-                     "document", 0, ctx.replace_start) for n in names]
-    return _filter(out, ctx.prefix)
 
 
 AGG_METHODS = ("agg", "aggregate")
@@ -156,57 +119,6 @@ def _inside_call(text: str, names: tuple[str, ...]) -> bool:
             return True
         p = _innermost_open_paren(text[:p])
     return False
-
-
-def local_uses(code: str, line: int, receiver: str) -> dict[str, int]:
-    """How often this document writes each name after `receiver.` (not on this line).
-
-    Only for a plain name or dotted path (what follows `t.agg(...).` is not what follows
-    `t.`), and not counting imports (`import ibis.selectors`) or settings (`ibis.options.x =`):
-    those are written once."""
-    receiver = receiver.strip()
-    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", receiver):
-        return {}
-    used: dict[str, int] = {}
-    lines = code.split("\n")
-    pattern = re.compile(rf"(?<![\w.]){re.escape(receiver)}\.([A-Za-z_]\w*)")
-    once = re.compile(rf"^\s*(import|from)\s|^\s*{re.escape(receiver)}\.[\w.]+\s*=[^=]")
-    for text in lines[:line] + lines[line + 1:]:
-        if once.match(text):
-            continue
-        for name in pattern.findall(text):
-            used[name] = used.get(name, 0) + 1
-    return used
-
-
-def local_first(cands: list[Candidate], used: dict[str, int]) -> list[Candidate]:
-    """Within a rank, the names this document already uses after the same receiver first
-    (most used first, `local_uses`): a file that wrote `t.head(` once will likely again."""
-    if not used:
-        return cands
-    return sorted(cands, key=lambda c: (c.rank, -used.get(c.label, 0)))  # stable
-
-
-def methods_lead(cands: list[Candidate], kinds: tuple[str, ...], used: dict[str, int],
-                 first: int = 5) -> list[Candidate]:
-    """A statement that starts with a table (`t.` alone on a notebook line, `return t.`,
-    `x = (` then `t.`) goes on with what is done to a table (`head`, `group_by`, `filter`),
-    and so does a table method's result (`.agg(...).order_by`), rarely with a bare column:
-    there the `first` methods real code writes most in that place (`kinds` of the frequency
-    table; those the document already `used` after this receiver before them) come before
-    anything else, the rest keeps its order. Elsewhere (`x = t.`, inside calls and
-    operators) a column is what is expected, and columns stay first."""
-    methods = [c for c in cands if c.kind != "column" and c.source == "ibis"]
-    if not methods:
-        return cands
-    by_name = {c.label: c for c in methods}
-    order = sorted(by_use(list(by_name), kinds=kinds), key=lambda n: -used.get(n, 0))
-    lead = [by_name[n] for n in order[:first]]
-    low = min(c.rank for c in cands)
-    for c in lead:
-        c.rank = low
-    ids = {id(c) for c in lead}
-    return lead + [c for c in cands if id(c) not in ids]
 
 
 def _is_table(obj: Any, cls: type | None) -> bool:
@@ -374,6 +286,14 @@ def _argument_completions(code: str, line: int, character: int, ctx: Context,
     if not cols and ctx.kind == "string_argument":
         # `t.order_by(ibis.desc("` / `t.select(s.startswith("`: the enclosing table's columns
         cols = _table_columns(_scope_table(_text_before(code, line, character), schemas, env))
+    if not cols and method in STRING_COLUMN_METHODS - TABLE_ARGUMENT_METHODS and (
+            _holds_columns(type_of(rec, types) if rec else None)
+            or method in ("group_by", "order_by", "relocate")):
+        # a table whose schema is unknown: the names this file uses as columns
+        return file_column_candidates(code, line, ctx, ctx.kind != "string_argument") + (
+            [] if ctx.kind == "string_argument" else
+            keyword_candidates(rec, method, obj, types, ctx.prefix, ctx.replace_start)
+            + _names(code, ctx.prefix, env, schemas, ctx.replace_start))
     if ctx.kind == "string_argument":
         # typed inside an open string literal: the name is escaped for that quote
         out = [Candidate(c, _in_string(c, ctx.quote or '"'), "column", t, f"column `{c}`: {t}",
@@ -409,36 +329,6 @@ def _argument_completions(code: str, line: int, character: int, ctx: Context,
                 _text_before(code, line, character), ctx.prefix):
             out = _tables_first(out, code, rec, env, types, schemas, ctx)
     return out
-
-
-TABLE_ARGUMENT_METHODS = {"join", "inner_join", "left_join", "right_join", "outer_join",
-                          "semi_join", "anti_join", "asof_join", "cross_join", "union",
-                          "intersect", "difference"}
-
-
-def _first_argument(text: str, prefix: str) -> bool:
-    """Whether the cursor (end of `text`) is in the first argument of the call it is in."""
-    p = _innermost_open_paren(text)
-    return p is not None and text[p + 1:].strip() == prefix
-
-
-def _tables_first(out: list[Candidate], code: str, rec: str, env: dict[str, Any],
-                  types: dict[str, type], schemas: Schemas, ctx: Context) -> list[Candidate]:
-    """`t.join(` / `t.union(`: the other table comes first: the names bound to tables (the
-    ones the file writes most first; the receiver itself, a self-join, last)."""
-    import ibis.expr.types as ir
-
-    names = {n for n, v in env.items() if isinstance(v, ir.Table)} | {
-        n for n, t in types.items() if isinstance(t, type) and issubclass(t, ir.Table)} | set(
-        schemas)
-    root = re.match(r"[A-Za-z_]\w*", rec or "")
-    counts = {n: len(re.findall(rf"(?<![\w.]){re.escape(n)}\b", code)) for n in names}
-    order = sorted(names, key=lambda n: (root is not None and n == root.group(0), -counts[n], n))
-    tables = [Candidate(n, n, "table", "table", "", "document", 0, ctx.replace_start)
-              for n in order]
-    tables = _filter(tables, ctx.prefix) if ctx.prefix else tables
-    seen = {c.label for c in tables}
-    return tables + [c for c in out if c.label not in seen]
 
 
 def _model_completions(code: str, line: int, character: int, ctx: Context, schemas: Schemas,

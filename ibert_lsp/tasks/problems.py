@@ -70,7 +70,7 @@ class Analysis:
     env: dict[str, Any]  # module name -> Ibis value, after the last statement
     problems: list[Problem]
     statements: list[Statement]  # statements evaluated through the gate
-    blanked_lines: list[int]  # 1-based lines dropped to make the document parse
+    blanked_lines: list[int]  # 1-based lines blanked or repaired to make the document parse
     types: dict[str, type] = field(default_factory=dict)  # module names known by type only
     bindings: list[Binding] = field(default_factory=list)
     seen: int = 0  # statements that compute a value (assignments, expressions, returns)

@@ -114,6 +114,11 @@ class _Walker:
         scope.types.pop(name, None)
         scope.opaque.discard(name)
         scope.connections.pop(name, None)
+        if value is not None and self.current is not None and (
+                self.current + 1 in self.an.blanked_lines):
+            # a statement ibert repaired to parse (brackets closed): its value is a guess,
+            # so only its type is kept (completion and hover), never its columns
+            value, typ = None, type(value)
         if value is not None:
             scope.values[name] = value
         elif typ is not None:
