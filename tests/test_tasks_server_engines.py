@@ -208,7 +208,8 @@ def test_hover_on_chained_method_line():
 
 def test_a_chain_being_typed_keeps_its_lines_and_reports_nothing():
     """A bracket left open by the statement being typed is closed at the statement's end
-    (blanking would lose every line of the chain); the repaired statement gives types only."""
+    (blanking would lose every line of the chain); the repaired statement binds nothing and
+    is never reported on, but a function's parameters are typed from the calls in it."""
     code = (HEAD + "x = (\n"
             "    events.filter(events.amout > 1)  # a typo inside the chain being typed\n"
             "    .select(\"amount\")\n"
@@ -220,9 +221,14 @@ def test_a_chain_being_typed_keeps_its_lines_and_reports_nothing():
     assert an.problems == []  # not what the user wrote yet: nothing reported on it
     import ibis.expr.types as ir
 
-    good = code.replace("amout", "amount")
-    an = analyze(good, SCHEMAS)
-    assert an.types_before(7).get("x") is ir.Table and "x" not in an.env_before(7)
+    assert "x" not in an.env_before(7) and "x" not in an.types_before(7)
+    fn = ("def q(region):\n"
+          "    out = (\n"
+          "        region.join(region, 'k')\n"
+          "        .mutate(v=1)\n"
+          "        .\n")
+    an = analyze(fn, {})
+    assert an.types_before(4).get("region") is ir.Table  # mutate: an Ibis-only method
     from ibert_lsp.schema.sources import from_python_source
 
     half = 'import ibis\nt = ibis.table({"a": "int64", \nx = 1\n'

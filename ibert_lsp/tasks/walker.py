@@ -114,11 +114,6 @@ class _Walker:
         scope.types.pop(name, None)
         scope.opaque.discard(name)
         scope.connections.pop(name, None)
-        if value is not None and self.current is not None and (
-                self.current + 1 in self.an.blanked_lines):
-            # a statement ibert repaired to parse (brackets closed): its value is a guess,
-            # so only its type is kept (completion and hover), never its columns
-            value, typ = None, type(value)
         if value is not None:
             scope.values[name] = value
         elif typ is not None:
@@ -150,6 +145,11 @@ class _Walker:
             if self.count >= MAX_STATEMENTS:
                 return
             self.current = None
+            if st.lineno in self.an.blanked_lines:
+                # a statement being typed, repaired to parse (brackets closed): not written
+                # yet, so it binds nothing; the names keep what they held (function bodies
+                # still see its calls: `typeflow`, parameters used as tables)
+                continue
             if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 until = body[i + 1].lineno - 1 if i + 1 < len(body) else end
                 self.function(st, scope, max(until, st.end_lineno or st.lineno))
