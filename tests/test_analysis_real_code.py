@@ -198,3 +198,23 @@ def test_settings_describe_example_tables():
     an = analyze(code, {"penguins": {"species": "string", "year": "int64"}})
     # Ibis 12: `fraction` is positional-only, a real error the user would hit
     assert codes(an) == [(1, "type-mismatch")]
+
+
+def test_a_call_to_a_function_annotated_to_return_a_table_is_a_table():
+    import ibis.expr.types as ir
+
+    code = ("import ibis\n"
+            "import ibis.expr.types as ir\n"
+            "def load(path: str) -> 'ir.Table':\n"
+            "    return ibis.read_parquet(path)\n"
+            "def clean(t: ir.Table) -> ir.Table:\n"
+            "    return t.filter(t.x > 1)\n"
+            "a = load('x.parquet')\n"
+            "b = clean(a).mutate(y=1)\n"
+            "load = print\n"
+            "c = load('x')\n")
+    an = analyze(code, {})
+    types = an.types_before(9)
+    assert types["a"] is ir.Table and types["b"] is ir.Table
+    assert an.types_before(10).get("c") is None  # `load` rebound: not the function any more
+    assert an.problems == []  # columns unknown: nothing to report

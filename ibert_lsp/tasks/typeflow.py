@@ -128,6 +128,8 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
         return types.get(node.id)
     if isinstance(node, ast.Call):
         func = node.func
+        if isinstance(func, ast.Name):  # a function of the document annotated `-> ir.Table`
+            return types.get(func.id + "()")
         if isinstance(func, ast.Attribute):
             if isinstance(func.value, ast.Name) and func.value.id == "ibis" \
                     and "ibis" not in types:

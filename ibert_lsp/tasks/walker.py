@@ -56,6 +56,9 @@ def _declared_tables(tree: ast.Module) -> set[str]:
 
 
 def _annotation_text(node: ast.AST | None) -> str:
+    """The annotation as written, a string annotation (`"ir.Table"`) unquoted."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.strip()
     try:
         return ast.unparse(node) if node is not None else ""
     except Exception:  # noqa: BLE001
@@ -90,6 +93,8 @@ class Scope:
         self.opaque: set[str] = set(parent.opaque) if parent else set()
         self.connections: dict[str, Any] = dict(parent.connections) if parent else {}
         self.pandas: set[str] = set(parent.pandas) if parent else set()
+        # functions of the document annotated `-> ir.Table`: a call to one is a Table
+        self.returns: dict[str, type] = dict(parent.returns) if parent else {}
         self.lines = lines
 
 
@@ -112,6 +117,7 @@ class _Walker:
              typ: type | None = None) -> None:
         scope.values.pop(name, None)
         scope.types.pop(name, None)
+        scope.returns.pop(name, None)
         scope.opaque.discard(name)
         scope.connections.pop(name, None)
         if value is not None:
@@ -199,6 +205,8 @@ class _Walker:
             self.bind(inner, p.arg, st.lineno, typ=ir.Table if typed else None)
         self.walk(st.body, inner, end)
         self.forget(scope, [st.name], st.end_lineno or st.lineno)
+        if _annotation_text(st.returns) in TABLE_ANNOTATIONS:
+            scope.returns[st.name] = ir.Table
 
     def imports(self, st: ast.Import | ast.ImportFrom, scope: Scope) -> None:
         line = st.end_lineno or st.lineno
@@ -240,7 +248,8 @@ class _Walker:
         stmt_lines, sources = spliced or (self.lines, {})
         free = _free_names(value) if not sources else _snippet_names(stmt_lines, value)
         if free is None or not all(self.known(n, scope) or n in sources for n in free):
-            known_types = {**scope.types, **{n: type(v) for n, v in scope.values.items()}}
+            known_types = {**scope.types, **{n: type(v) for n, v in scope.values.items()},
+                           **{f"{n}()": t for n, t in scope.returns.items()}}
             typ = node_type(value, known_types)
             if target:
                 self.bind(scope, target, line, typ=typ)
