@@ -218,3 +218,28 @@ def test_a_call_to_a_function_annotated_to_return_a_table_is_a_table():
     assert types["a"] is ir.Table and types["b"] is ir.Table
     assert an.types_before(10).get("c") is None  # `load` rebound: not the function any more
     assert an.problems == []  # columns unknown: nothing to report
+
+
+def test_marimo_cells_pass_ibis_and_tables_to_each_other():
+    code = ("import marimo\n"
+            "app = marimo.App()\n"
+            "@app.cell\n"
+            "def _():\n"
+            "    import ibis\n"
+            "    return (ibis,)\n"
+            "@app.cell\n"
+            "def _(ibis):\n"
+            "    t = ibis.table({'a': 'int64', 'b': 'string'}, name='t')\n"
+            "    return (t,)\n"
+            "@app.cell(hide_code=True)\n"
+            "def _(t):\n"
+            "    x = t.filter(t.c > 1)\n"
+            "    return (x,)\n")
+    an = analyze(code, {})
+    [p] = an.problems  # `t.c`: t is the table the cell above returned
+    assert p.line == 12 and "no column 'c'" in p.message
+    code += ("@app.cell\n"
+             "def _(t):\n"
+             "    y = t.filter(_.d > 1)\n"  # cells named `_` do not hide the deferred `_`
+             "    return (y,)\n")
+    assert [p.line for p in analyze(code, {}).problems] == [12, 16]

@@ -80,6 +80,24 @@ def _ibis_only_receivers(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]
     return out
 
 
+def _is_marimo_cell(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`@app.cell` (or `@app.cell(hide_code=True)`): a marimo cell, whose parameters are the
+    names other cells return."""
+    from ibert_lsp.tasks.typeflow import dotted_name
+
+    return any(dotted_name(d.func if isinstance(d, ast.Call) else d) in ("app.cell",)
+               for d in fn.decorator_list)
+
+
+def _cell_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The names a marimo cell returns (`return (t, con)`, `return t,`, `return t`)."""
+    last = fn.body[-1] if fn.body else None
+    if not isinstance(last, ast.Return) or last.value is None:
+        return []
+    items = last.value.elts if isinstance(last.value, ast.Tuple) else [last.value]
+    return [e.id for e in items if isinstance(e, ast.Name)]
+
+
 def _target_names(node: ast.AST) -> list[str]:
     return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
 
@@ -111,6 +129,8 @@ class _Walker:
         self.check = check
         self.count = 0
         self.current: int | None = None  # 0-based first line of the statement being modeled
+        # marimo notebooks: what each cell returns, by name (its parameters in later cells)
+        self.cell_exports: dict[str, tuple[Any, type | None]] = {}
 
     # bindings -----------------------------------------------------------------------------
     def bind(self, scope: Scope, name: str, line: int, *, value: Any = None,
@@ -197,13 +217,28 @@ class _Walker:
         inner = Scope(scope, (st.lineno, end))
         a = st.args
         used_as_table = _ibis_only_receivers(st)
+        cell = _is_marimo_cell(st)
         for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
             if p is None:
+                continue
+            if cell and p.arg in GATE_NAMES:  # marimo passes the `import ibis` of another cell
+                for d in (inner.values, inner.types, inner.connections):
+                    d.pop(p.arg, None)
+                inner.opaque.discard(p.arg)
+                continue
+            if cell and p.arg in self.cell_exports:  # what another cell returned under it
+                value, typ = self.cell_exports[p.arg]
+                self.bind(inner, p.arg, st.lineno, value=value, typ=typ)
                 continue
             typed = _annotation_text(p.annotation) in TABLE_ANNOTATIONS or (
                 p.annotation is None and p.arg in used_as_table)
             self.bind(inner, p.arg, st.lineno, typ=ir.Table if typed else None)
         self.walk(st.body, inner, end)
+        if cell:
+            for name in _cell_returns(st):
+                self.cell_exports[name] = (inner.values.get(name), inner.types.get(name))
+            if st.name == "_":  # marimo's anonymous cells do not shadow the deferred `_`
+                return
         self.forget(scope, [st.name], st.end_lineno or st.lineno)
         if _annotation_text(st.returns) in TABLE_ANNOTATIONS:
             scope.returns[st.name] = ir.Table
