@@ -243,3 +243,21 @@ def test_marimo_cells_pass_ibis_and_tables_to_each_other():
              "    y = t.filter(_.d > 1)\n"  # cells named `_` do not hide the deferred `_`
              "    return (y,)\n")
     assert [p.line for p in analyze(code, {}).problems] == [12, 16]
+
+
+def test_parameters_annotated_with_any_ibis_expression_type():
+    from ibert_lsp.tasks.walker import annotation_type
+
+    code = ("import ibis.expr.types as ir\n"
+            "from typing import Optional\n"
+            "def norm(s: ir.StringValue, t: 'ibis.Table', u: Optional[ir.Table],\n"
+            "         c: Column) -> ir.StringValue:\n"
+            "    return s.")
+    an = analyze(code + "lower()\n", {})
+    types = an.types_before(4)
+    assert types["s"] is ir.StringValue and types["t"] is ir.Table and types["u"] is ir.Table
+    assert "c" not in types  # a bare `Column` may be SQLAlchemy's
+    found = complete(code, 4, 13, {}, env=an.env_before(4), types=types, use_jedi=False)
+    labels = [c.label for c in found]
+    assert "lower" in labels and "members" not in labels  # `s` is the parameter, not selectors
+    assert annotation_type(None) is None

@@ -245,7 +245,11 @@ def _member_completions(code: str, line: int, character: int, ctx: Context, sche
 
             types = {**types, "_": ir.Table}
     else:
-        obj = evaluate_receiver(ctx.receiver or "", schemas, env)
+        root = re.match(r"[A-Za-z_]\w*", (ctx.receiver or "").strip())
+        # a name the code rebinds to something only typed (a parameter `s: ir.StringValue`)
+        # is not the gate's own `s`/`ibis`: it has no value to evaluate
+        shadowed = root is not None and root.group(0) in types and root.group(0) not in env
+        obj = None if shadowed else evaluate_receiver(ctx.receiver or "", schemas, env)
     cls = None if obj is not None else type_of(ctx.receiver or "", types)
     if obj is not None:
         out = member_candidates(obj, ctx.prefix, ctx.replace_start)

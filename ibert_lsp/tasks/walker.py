@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
@@ -78,6 +79,28 @@ def _ibis_only_receivers(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]
             if isinstance(root, ast.Name):
                 out.add(root.id)
     return out
+
+
+_IBIS_PREFIXES = ("ir", "ibis", "ibis.expr.types", "ibis.ir", "ibis.types")
+
+
+def annotation_type(node: ast.AST | None) -> type | None:
+    """The Ibis expression class an annotation names (`ir.Table`, `"ibis.Table"`,
+    `ir.StringValue`, `ir.Table | None`, `Optional[ir.Table]`), else None. A bare name counts
+    only for `Table`: `Column` or `Value` alone may well be another library's."""
+    import ibis
+    import ibis.expr.types as ir
+
+    text = _annotation_text(node)
+    text = re.sub(r"^(typing\.)?Optional\[(.*)\]$", r"\2", text).strip()
+    text = re.sub(r"\s*\|\s*None$|^None\s*\|\s*", "", text).strip()
+    if text in TABLE_ANNOTATIONS:
+        return ir.Table
+    prefix, _, name = text.rpartition(".")
+    if prefix not in _IBIS_PREFIXES:
+        return None
+    cls = getattr(ir, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, ibis.Expr) else None
 
 
 def _is_marimo_cell(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -230,9 +253,9 @@ class _Walker:
                 value, typ = self.cell_exports[p.arg]
                 self.bind(inner, p.arg, st.lineno, value=value, typ=typ)
                 continue
-            typed = _annotation_text(p.annotation) in TABLE_ANNOTATIONS or (
-                p.annotation is None and p.arg in used_as_table)
-            self.bind(inner, p.arg, st.lineno, typ=ir.Table if typed else None)
+            typ = annotation_type(p.annotation) or (
+                ir.Table if p.annotation is None and p.arg in used_as_table else None)
+            self.bind(inner, p.arg, st.lineno, typ=typ)
         self.walk(st.body, inner, end)
         if cell:
             for name in _cell_returns(st):
@@ -240,8 +263,9 @@ class _Walker:
             if st.name == "_":  # marimo's anonymous cells do not shadow the deferred `_`
                 return
         self.forget(scope, [st.name], st.end_lineno or st.lineno)
-        if _annotation_text(st.returns) in TABLE_ANNOTATIONS:
-            scope.returns[st.name] = ir.Table
+        returns = annotation_type(st.returns)
+        if returns is not None:
+            scope.returns[st.name] = returns
 
     def imports(self, st: ast.Import | ast.ImportFrom, scope: Scope) -> None:
         line = st.end_lineno or st.lineno
@@ -321,10 +345,9 @@ class _Walker:
             if isinstance(st.target, ast.Name):
                 target = st.target.id
                 if value is None:
-                    if _annotation_text(st.annotation) in TABLE_ANNOTATIONS:
-                        import ibis.expr.types as ir
-
-                        self.bind(scope, target, st.end_lineno or st.lineno, typ=ir.Table)
+                    typ = annotation_type(st.annotation)
+                    if typ is not None:
+                        self.bind(scope, target, st.end_lineno or st.lineno, typ=typ)
                     return None
         elif isinstance(st, ast.AugAssign):
             if not isinstance(st.target, ast.Name):
