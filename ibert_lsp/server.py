@@ -49,7 +49,7 @@ class IbertServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("ibert-lsp", __version__, protocol_cls=IbertProtocol)
         self.settings = cfg.Settings()
-        self.base_settings = cfg.Settings()  # pyproject < env < defaults (set at initialize)
+        self.base_settings = cfg.Settings()  # the settings initialize gave (changes apply to it)
         self.docs: dict[str, DocState] = {}
         self.config_schemas: dict = {}
         self.config_schema_error: str | None = None

@@ -46,8 +46,8 @@ async def test_sql_file_opened_at_start_uses_the_schema_file(client: LanguageCli
 
 
 async def test_a_setting_the_client_no_longer_sends_is_dropped(client: LanguageClient):
-    """didChangeConfiguration carries the client's whole section: a removed schemaFile is
-    gone (not kept from the earlier settings)."""
+    """A change applies to the settings initialize gave: a schemaFile that a later change no
+    longer sends is gone (the one initialize named is back), not kept from the earlier change."""
     import asyncio
 
     from tests.lsp_helpers import change_doc, diagnostics_for
@@ -60,11 +60,18 @@ async def test_a_setting_the_client_no_longer_sends_is_dropped(client: LanguageC
             position=types.Position(line=1, character=len("x = orders."))))
         return [i.label for i in res.items]
 
+    other = client.tmp / "other.json"
+    other.write_text(json.dumps({"orders": {"z_col": "int64"}}))
     uri = (client.tmp / "q.py").as_uri()
     text = "import ibis\nx = orders."
     open_doc(client, uri, text)
-    assert "order_id" in await labels(2, text + "\n")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"ibert": {"schemaFile": str(other), "features": {"model": False}}}))
+    await asyncio.sleep(0.5)
+    got = await labels(2, text + "\n")
+    assert "z_col" in got and "order_id" not in got
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"ibert": {"features": {"model": False}}}))
     await asyncio.sleep(0.5)
-    assert "order_id" not in await labels(3, text + "\n\n")
+    got = await labels(3, text + "\n\n")
+    assert "z_col" not in got and "order_id" in got

@@ -82,7 +82,7 @@ def test_without_any_model_the_engines_still_answer(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("IBERT_HOME", str(tmp_path))
     monkeypatch.setenv("IBERT_SHIPPED_MODEL", "none")
     _stdin(monkeypatch, "import ibis\nevents = ibis.table({'amount': 'float64'}, name='events')\n"
-           "events.")
+           "x = events.")
     assert main(["complete", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["model"] is None and out["candidates"][0]["source"] == "columns"

@@ -30,9 +30,10 @@ def initialize(ls: IbertServer, params: types.InitializeParams) -> None:
     ls.root_path = root
     settings, problems = cfg.load(root, params.initialization_options)
     ls.settings = settings
-    # what a configuration change applies to: the client sends its whole `ibert` section, so
-    # a setting it no longer sends (a removed schemaFile) falls back to pyproject/env/default
-    ls.base_settings, _ = cfg.load(root, None)
+    # what a configuration change applies to: the client sends its `ibert` section, and a
+    # setting it no longer sends (a removed schemaFile) falls back to what initialize said
+    # (then pyproject, the environment, the default), never to an older change
+    ls.base_settings = settings.copy()
     ls.init_problems = problems
     for p in problems:
         ls.log(f"ibert: {p}", types.MessageType.Warning)
