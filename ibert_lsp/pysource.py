@@ -67,18 +67,19 @@ def _close_brackets(lines: list[str], exc: SyntaxError) -> list[int]:
             break
         if text.strip():
             last = j
-    open_ = _open_brackets("\n".join(lines[first:last + 1]))
+    open_ = open_brackets("\n".join(lines[first:last + 1]))
     if not open_:
         return []
     code, comment = _split_comment(lines[last])
-    lines[last] = code.rstrip() + "".join(_CLOSER[b] for b in reversed(open_)) + (
+    lines[last] = code.rstrip() + "".join(_CLOSER[b] for b, _ in reversed(open_)) + (
         "  " + comment if comment else "")
     return list(range(first + 1, last + 2))
 
 
-def _open_brackets(text: str) -> list[str]:
-    """The brackets still open at the end of `text` (strings and comments skipped)."""
-    stack: list[str] = []
+def open_brackets(text: str) -> list[tuple[str, int]]:
+    """The brackets still open at the end of `text`, outermost first, with their indexes
+    (strings and comments skipped; an unterminated string ends the scan)."""
+    stack: list[tuple[str, int]] = []
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -94,7 +95,7 @@ def _open_brackets(text: str) -> list[str]:
             i = j + len(q)
             continue
         if c in _CLOSER:
-            stack.append(c)
+            stack.append((c, i))
         elif c in ")]}" and stack:
             stack.pop()
         i += 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibert_lsp.prompting.statements import statement_start
+from ibert_lsp.pysource import open_brackets
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 # what may stand before a receiver that starts a statement: nothing, `return`, or the
@@ -111,33 +112,8 @@ def receiver_before(text: str, end: int) -> str | None:
 
 def _innermost_open_paren(text: str) -> int | None:
     """Index of the innermost unclosed '(' in `text` (strings and comments skipped)."""
-    stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "#":
-            nl = text.find("\n", i)
-            i = n if nl == -1 else nl
-            continue
-        if c in "\"'":
-            triple = text[i:i + 3] == c * 3
-            q = c * 3 if triple else c
-            j = text.find(q, i + len(q))
-            while j != -1 and not triple and text[j - 1] == "\\":
-                j = text.find(q, j + 1)
-            if j == -1:
-                return stack[-1] if stack else None
-            i = j + len(q)
-            continue
-        if c in "([{":
-            stack.append(i if c == "(" else -1)
-        elif c in ")]}":
-            if stack:
-                stack.pop()
-        i += 1
-    while stack and stack[-1] == -1:
-        stack.pop()
-    return stack[-1] if stack else None
+    parens = [i for c, i in open_brackets(text) if c == "("]
+    return parens[-1] if parens else None
 
 
 def context_at(code: str, line: int, character: int) -> Context:
