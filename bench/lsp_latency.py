@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsp_session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "demo.py"
@@ -68,65 +70,8 @@ def caps() -> types.ClientCapabilities:
     return client_capabilities(configuration=False)
 
 
-class Session:
-    def __init__(self, cmd: list[str], options: dict | None):
-        self.cmd = cmd
-        self.options = options
-        self.client = LanguageClient("ibert-bench", "0.1")
-        self.diag_versions: dict[str, asyncio.Event] = {}
-        self.diag_seen: dict[tuple, float] = {}
-        c = self.client
-
-        @c.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def _d(params: types.PublishDiagnosticsParams):
-            self.diag_seen[(params.uri, params.version)] = time.perf_counter()
-
-        @c.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
-        def _c(params):
-            return None
-
-        for method in (types.PROGRESS, types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
-            c.feature(method)(lambda params: None)
-
-        @c.feature(types.WORKSPACE_CONFIGURATION)
-        def _cfg(params):
-            return [None for _ in params.items]
-
-    async def start(self) -> float:
-        t0 = time.perf_counter()
-        await self.client.start_io(*self.cmd)
-        await self.client.initialize_async(types.InitializeParams(
-            capabilities=caps(), root_uri=ROOT.as_uri(), initialization_options=self.options))
-        self.client.initialized(types.InitializedParams())
-        return time.perf_counter() - t0
-
-    @property
-    def pid(self) -> int | None:
-        proc = getattr(self.client, "_server", None)
-        return getattr(proc, "pid", None)
-
-    def open(self, uri: str, text: str) -> None:
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                                 text=text)))
-
-    def change(self, uri: str, text: str, version: int) -> float:
-        t = time.perf_counter()
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
-        return t
-
-    async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self.client.shutdown_async(None), 10)
-            self.client.exit(None)
-        except Exception:
-            pass
-        try:
-            await asyncio.wait_for(self.client.stop(), 5)
-        except Exception:
-            pass
+def session(cmd: list[str], options: dict | None) -> Session:
+    return Session(cmd, options, caps(), name="ibert-bench")
 
 
 def pos_end(text: str) -> types.Position:
@@ -226,7 +171,7 @@ async def bench_jedi(base: str, n: int) -> dict | None:
                                                        "jedi-language-server")
     if not Path(exe).exists():
         return None
-    s = Session([exe], None)
+    s = session([exe], None)
     await s.start()
     uri = "file:///tmp/ibert_bench_jedi.py"
     try:
@@ -266,7 +211,7 @@ async def main_async(args) -> dict:
     results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                  "platform": platform.platform()},
                      "n": args.n, "file": str(EXAMPLE.relative_to(ROOT))}
-    s = Session(server, options)
+    s = session(server, options)
     results["startup_s"] = round(await s.start(), 2)
     try:
         # wait for the model (if any) to finish loading

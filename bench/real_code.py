@@ -43,6 +43,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsp_session import Session as BenchSession
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "bench" / "real_code"
 MANIFEST = CORPUS / "manifest.json"
@@ -633,68 +636,12 @@ def caps():
     return client_capabilities(inline=False, progress=False)
 
 
-class Session:
+class Session(BenchSession):
+    """The shared bench client (`lsp_session.py`) with completion and hover requests."""
+
     def __init__(self, cmd: list[str], options: dict | None, cwd: str | None = None):
-        from lsprotocol import types
-        from pygls.lsp.client import LanguageClient
-
-        self.cmd, self.options, self.cwd = cmd, options, cwd
-        self.client = c = LanguageClient("ibert-real-code-bench", "0.1")
-        self.diags: dict[tuple[str, int | None], list] = {}
+        super().__init__(cmd, options, caps(), name="ibert-real-code-bench", cwd=cwd)
         self.warm = False  # False until the session's first completion request was made
-
-        @c.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def _d(params):
-            self.diags[(params.uri, params.version)] = params.diagnostics
-            self.diags[(params.uri, None)] = params.diagnostics
-
-        @c.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
-        def _c(params):
-            return None
-
-        for method in (types.PROGRESS, types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
-            c.feature(method)(lambda params: None)
-
-        @c.feature(types.WORKSPACE_CONFIGURATION)
-        def _cfg(params):
-            return [None for _ in params.items]
-
-    async def start(self) -> None:
-        from lsprotocol import types
-
-        kw = {}
-        if self.cwd:  # another checkout's server (e.g. an older commit, for a before/after)
-            kw = {"cwd": self.cwd, "env": {**os.environ, "PYTHONPATH": self.cwd}}
-        await self.client.start_io(*self.cmd, **kw)
-        await self.client.initialize_async(types.InitializeParams(
-            capabilities=caps(), root_uri=ROOT.as_uri(), initialization_options=self.options))
-        self.client.initialized(types.InitializedParams())
-
-    def configure(self, settings: dict) -> None:
-        from lsprotocol import types
-
-        self.client.workspace_did_change_configuration(
-            types.DidChangeConfigurationParams(settings=settings))
-
-    def open(self, uri: str, text: str, version: int = 1) -> None:
-        from lsprotocol import types
-
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python",
-                                                 version=version, text=text)))
-
-    def change(self, uri: str, text: str, version: int) -> None:
-        from lsprotocol import types
-
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
-
-    def close(self, uri: str) -> None:
-        from lsprotocol import types
-
-        self.client.text_document_did_close(types.DidCloseTextDocumentParams(
-            text_document=types.TextDocumentIdentifier(uri=uri)))
 
     async def complete(self, uri: str, line: int, character: int, trigger: str,
                        timeout: float = 10) -> tuple[list, float, str | None]:
@@ -727,17 +674,6 @@ class Session:
         if isinstance(c, list):
             return "\n".join(getattr(x, "value", str(x)) for x in c)
         return getattr(c, "value", str(c))
-
-    async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self.client.shutdown_async(None), 10)
-            self.client.exit(None)
-        except Exception:
-            pass
-        try:
-            await asyncio.wait_for(self.client.stop(), 5)
-        except Exception:
-            pass
 
 
 def hover_useful(text: str, method: str) -> bool:
