@@ -49,7 +49,7 @@ def parse_tolerant(code: str, max_tries: int = 25) -> tuple[ast.Module | None, l
     return None, touched()
 
 
-_CLOSER = {"(": ")", "[": "]", "{": "}"}
+CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 
 def _close_brackets(lines: list[str], exc: SyntaxError) -> list[int]:
@@ -71,7 +71,7 @@ def _close_brackets(lines: list[str], exc: SyntaxError) -> list[int]:
     if not open_:
         return []
     code, comment = _split_comment(lines[last])
-    lines[last] = code.rstrip() + "".join(_CLOSER[b] for b, _ in reversed(open_)) + (
+    lines[last] = code.rstrip() + "".join(CLOSER[b] for b, _ in reversed(open_)) + (
         "  " + comment if comment else "")
     return list(range(first + 1, last + 2))
 
@@ -94,10 +94,10 @@ def open_brackets(text: str) -> list[tuple[str, int]]:
                 j += 2 if text[j] == "\\" else 1
             i = j + len(q)
             continue
-        if c in _CLOSER:
+        if c in CLOSER:
             stack.append((c, i))
-        elif c in ")]}" and stack:
-            stack.pop()
+        elif stack and c == CLOSER[stack[-1][0]]:
+            stack.pop()  # a stray or mismatched closer closes nothing
         i += 1
     return stack
 

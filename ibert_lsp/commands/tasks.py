@@ -220,7 +220,8 @@ def complete_answers(args, prefix: str, suffix: str, schemas: dict) -> list[Show
     an = analyze(code, schemas)
     schemas = {**an.schemas}
     env = an.env_before(line)
-    cands = complete(code, line, character, schemas, env=env, use_jedi=False)
+    cands = complete(code, line, character, schemas, env=env, types=an.types_before(line),
+                     use_jedi=False)
     if not cands:
         cands = operand_candidates(code, line, character, schemas, env)
     cands = relevance.relevant_completions(code, line, character, cands)

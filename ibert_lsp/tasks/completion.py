@@ -1,10 +1,10 @@
-"""Code completion: Ibis members and columns (deterministic), then model continuations (checked).
+"""Code completion, the deterministic engine: Ibis members and columns.
 
-The deterministic engine evaluates the receiver before the cursor's `.` through the gate (so it
-knows that `events.filter(...)` is a Table with columns `user_id`, `amount`) and lists the real
-members of the real Ibis object with their signatures and docstrings; columns come first.
-Anything that is not an Ibis expression falls back to jedi. Model continuations come after,
-and only those whose statement still evaluates through the gate are kept.
+It evaluates the receiver before the cursor's `.` through the gate (so it knows that
+`events.filter(...)` is a Table with columns `user_id`, `amount`) and lists the real members
+of the real Ibis object with their signatures and docstrings, ranked for where the cursor is
+(`placement.py`). Anything that is not an Ibis expression falls back to jedi. The model's
+continuations (`continuations.py`) are added by the callers, within their latency budget.
 
 Positions are LSP-style: 0-based line, 0-based character.
 """
@@ -14,13 +14,17 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import re
-import threading
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
 from ibert_lsp.tasks.codebuild import colref, pystr
-from ibert_lsp.tasks.continuations import continuations
-from ibert_lsp.tasks.cursor import Context, _innermost_open_paren, context_at, receiver_before
+from ibert_lsp.tasks.cursor import (
+    _IDENT,
+    Context,
+    context_at,
+    enclosing_callees,
+    innermost_callee,
+)
 from ibert_lsp.tasks.members import (
     Candidate,
     _filter,
@@ -57,7 +61,6 @@ STRING_COLUMN_METHODS = {
 }
 EXPR_COLUMN_METHODS = {"filter", "mutate", "agg", "aggregate", "having", "order_by", "select"}
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # ---------------------------------------------------------------- evaluating the receiver
@@ -82,15 +85,11 @@ def evaluate_receiver(text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
 
 def _scope_table(ctx_text: str, schemas: Schemas, env: dict[str, Any]) -> Any:
     """For `_`: the table the innermost enclosing method call applies to."""
-    p = _innermost_open_paren(ctx_text)
-    while p is not None:
-        callee = receiver_before(ctx_text, p)
-        if callee and "." in callee:
-            rec = callee.rsplit(".", 1)[0]
-            obj = evaluate_receiver(rec, schemas, env)
+    for callee in enclosing_callees(ctx_text):
+        if "." in callee:
+            obj = evaluate_receiver(callee.rsplit(".", 1)[0], schemas, env)
             if _table_columns(obj):
                 return obj
-        p = _innermost_open_paren(ctx_text[:p])
     return None
 
 
@@ -104,21 +103,9 @@ def _holds_columns(cls: type | None) -> bool:
 AGG_METHODS = ("agg", "aggregate")
 
 
-def _innermost_callee(text: str) -> str:
-    """The name of the method whose call the cursor (end of `text`) is directly inside."""
-    p = _innermost_open_paren(text)
-    return (receiver_before(text, p) or "").rsplit(".", 1)[-1] if p is not None else ""
-
-
 def _inside_call(text: str, names: tuple[str, ...]) -> bool:
     """Whether the cursor (end of `text`) is inside a call to one of `names` (`s.across(`)."""
-    p = _innermost_open_paren(text)
-    while p is not None:
-        callee = receiver_before(text, p) or ""
-        if callee.rsplit(".", 1)[-1] in names:
-            return True
-        p = _innermost_open_paren(text[:p])
-    return False
+    return any(c.rpartition(".")[2] in names for c in enclosing_callees(text))
 
 
 def _is_table(obj: Any, cls: type | None) -> bool:
@@ -162,15 +149,10 @@ def complete(
     *,
     env: dict[str, Any] | None = None,
     types: dict[str, type] | None = None,
-    generator: Any = None,
-    n_model: int = 3,
-    max_new_tokens: int = 48,
-    deadline_s: float | None = None,
-    cancel: threading.Event | None = None,
     path: str | None = None,
     use_jedi: bool = True,
 ) -> list[Candidate]:
-    """Completions at (line, character), best first: columns, Ibis members, names, model.
+    """Completions at (line, character), best first: columns, Ibis members, names.
 
     `env` maps variables to Ibis expressions (from `analysis.analyze(...).env_before(line)`);
     without it the document is analysed here.
@@ -201,9 +183,6 @@ def complete(
             out += [c for c in jedi_candidates(code, line, character, path) if c.label not in seen]
     if namespace is not None:
         out = local_first(out, local_uses(code, line, ctx.receiver or ""))
-    if generator is not None and n_model > 0 and not (cancel and cancel.is_set()):
-        out += _model_completions(code, line, character, ctx, schemas, env, out, generator,
-                                  n_model, max_new_tokens, deadline_s, cancel)
     return out
 
 
@@ -256,7 +235,7 @@ def _member_completions(code: str, line: int, character: int, ctx: Context, sche
         if ctx.receiver == "_":  # `_` defers to columns; in `agg(`, `_.count()` is the most
             # written of all (46 of 578 `_.` in the Ibis docs and the corpus): it leads there
             count = [c for c in out if c.label == "count"
-                     and _innermost_callee(_text_before(code, line, character)) in AGG_METHODS]
+                     and innermost_callee(_text_before(code, line, character)) in AGG_METHODS]
             out = count + [c for c in out if c.kind == "column"]
     elif cls is not None:  # the type is known, the columns are not: its methods
         out = class_candidates(cls, ctx.prefix, ctx.replace_start)
@@ -333,26 +312,6 @@ def _argument_completions(code: str, line: int, character: int, ctx: Context,
                 _text_before(code, line, character), ctx.prefix):
             out = _tables_first(out, code, rec, env, types, schemas, ctx)
     return out
-
-
-def _model_completions(code: str, line: int, character: int, ctx: Context, schemas: Schemas,
-                       env: dict[str, Any], out: list[Candidate], generator: Any, n_model: int,
-                       max_new_tokens: int, deadline_s: float | None,
-                       cancel: threading.Event | None) -> list[Candidate]:
-    """The model's checked continuations not already among `out`, ranked last."""
-    added: list[Candidate] = []
-    seen = {c.insert_text for c in out}
-    for text in continuations(code, line, character, schemas, generator, env=env, n=n_model,
-                              max_new_tokens=max_new_tokens, deadline_s=deadline_s,
-                              cancel=cancel):
-        full = ctx.prefix + text
-        if full in seen or not text.strip():
-            continue
-        seen.add(full)
-        added.append(Candidate(full.split("\n")[0][:60], full, "model", "ibert model",
-                               "Suggested by the local model; checked against the schemas.",
-                               "model", 5, ctx.replace_start))
-    return added
 
 
 def _names(code: str, prefix: str, env: dict[str, Any], schemas: Schemas,

@@ -35,7 +35,6 @@ class Context:
 
 # ---------------------------------------------------------------- scanning the text before cursor
 
-_OPEN = {")": "(", "]": "[", "}": "{"}
 
 
 def _skip_string_back(text: str, i: int) -> int:
@@ -110,10 +109,27 @@ def receiver_before(text: str, end: int) -> str | None:
     return rec
 
 
+def open_parens(text: str) -> list[int]:
+    """Indexes of the '(' still open at the end of `text`, outermost first."""
+    return [i for c, i in open_brackets(text) if c == "("]
+
+
 def _innermost_open_paren(text: str) -> int | None:
     """Index of the innermost unclosed '(' in `text` (strings and comments skipped)."""
-    parens = [i for c, i in open_brackets(text) if c == "("]
+    parens = open_parens(text)
     return parens[-1] if parens else None
+
+
+def enclosing_callees(text: str) -> list[str]:
+    """The calls the cursor (end of `text`) is inside, innermost first, as written before
+    their '(' (`t.group_by("a").agg`); one scan of the text."""
+    return [receiver_before(text, p) or "" for p in reversed(open_parens(text))]
+
+
+def innermost_callee(text: str) -> str:
+    """The name of the method whose call the cursor (end of `text`) is directly inside."""
+    callees = enclosing_callees(text)
+    return callees[0].rpartition(".")[2] if callees else ""
 
 
 def context_at(code: str, line: int, character: int) -> Context:

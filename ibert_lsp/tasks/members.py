@@ -4,6 +4,7 @@ only the type is known, of a namespace (`ibis.`, a backend), and keyword paramet
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,10 @@ def member_candidates(obj: Any, prefix: str, rstart: int) -> list[Candidate]:
     return _filter(out, prefix)
 
 
+@functools.lru_cache(maxsize=256)
 def ranked_members(cls: type) -> tuple[tuple[str, str, str, str], ...]:
-    """`class_members` with the methods real code calls most on such values first."""
+    """`class_members` with the methods real code calls most on such values first (the
+    order never changes in a process: computed once per class)."""
     members = {m[0]: m for m in class_members(cls)}
     return tuple(members[n] for n in by_use(list(members), cls))
 
@@ -104,14 +107,21 @@ def namespace_candidates(namespace: tuple[str, Any], prefix: str, rstart: int,
     members.setdefault("examples", ("examples", "module", "examples", "Example datasets."))
     members.setdefault("_", ("_", "variable", "_", "The deferred expression (`ibis._`)."))
     out = []
-    order = list(members)
-    for k in reversed(kinds):  # the most specific place decides, the others break its ties
-        order = by_use(order, kinds=(k,))
-    for n in order:
+    for n in _ibis_order(tuple(members), kinds):
         name, k, sig, doc = members[n]
         out.append(Candidate(name, name, k, sig, doc, "ibis", 1, rstart))
         out[-1].qualname = f"ibis.{name}"
     return _filter(out, prefix)
+
+
+@functools.lru_cache(maxsize=16)
+def _ibis_order(names: tuple[str, ...], kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` by use in each of `kinds`, the first (most specific place) deciding, the others
+    breaking its ties."""
+    order = list(names)
+    for k in reversed(kinds):
+        order = by_use(order, kinds=(k,))
+    return tuple(order)
 
 
 def keyword_candidates(rec: str, method: str, obj: Any, types: dict[str, type], prefix: str,

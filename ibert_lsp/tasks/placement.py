@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from typing import Any
 
 from ibert_lsp.schema.types import Schemas
@@ -25,11 +26,10 @@ def output_name_candidates(code: str, line: int, method: str, prefix: str,
                            rstart: int) -> list[Candidate]:
     """`name=` for a new column: the names this file already gives new columns first, then the
     ones real code gives most (`count=`, ...)."""
-    lines = code.split("\n")
     local: dict[str, int] = {}
-    for name in _OUTPUT_KWARG.findall("\n".join(lines[:line] + lines[line + 1:])):
+    for name in _OUTPUT_KWARG.findall(_other_lines(code, line)):
         local[name] = local.get(name, 0) + 1
-    common = by_use(list(_common_output_names()), kinds=("output_names",))[:3]
+    common = _common_output_names()
     names = sorted(local, key=lambda n: -local[n]) + [n for n in common if n not in local]
     out = [Candidate(f"{n}=", f"{n}=", "variable", f"new column ({method})", "", "ibis", 0, rstart)
            for n in names[:4]]
@@ -38,9 +38,16 @@ def output_name_candidates(code: str, line: int, method: str, prefix: str,
 
 @functools.lru_cache(maxsize=1)
 def _common_output_names() -> tuple[str, ...]:
+    """The three names real code gives new columns most."""
     from ibert_lsp.tasks.ranking import _counts
 
-    return tuple(_counts().get("output_names", {}))
+    return tuple(by_use(list(_counts().get("output_names", {})), kinds=("output_names",))[:3])
+
+
+def _other_lines(code: str, line: int) -> str:
+    """The document without the line being typed (what the file already wrote)."""
+    lines = code.split("\n")
+    return "\n".join(lines[:line] + lines[line + 1:])
 
 
 def file_names_after(code: str, line: int, ctx: Context, known: list[Candidate]) -> list[Candidate]:
@@ -50,8 +57,7 @@ def file_names_after(code: str, line: int, ctx: Context, known: list[Candidate])
     root = re.match(r"[A-Za-z_]\w*", (ctx.receiver or "").strip())
     if root is None:
         return []
-    lines = code.split("\n")
-    text = "\n".join(lines[:line] + lines[line + 1:])
+    text = _other_lines(code, line)
     pattern = re.compile(rf"(?<![\w.]){re.escape(root.group(0))}\.([A-Za-z_]\w*)\b(?!\s*\()")
     counts: dict[str, int] = {}
     for name in pattern.findall(text):
@@ -136,7 +142,8 @@ def _tables_first(out: list[Candidate], code: str, rec: str, env: dict[str, Any]
         n for n, t in types.items() if isinstance(t, type) and issubclass(t, ir.Table)} | set(
         schemas)
     root = re.match(r"[A-Za-z_]\w*", rec or "")
-    counts = {n: len(re.findall(rf"(?<![\w.]){re.escape(n)}\b", code)) for n in names}
+    words = Counter(re.findall(r"(?<![\w.])\w+", code))  # one scan: each name's uses
+    counts = {n: words[n] for n in names}
     order = sorted(names, key=lambda n: (root is not None and n == root.group(0), -counts[n], n))
     tables = [Candidate(n, n, "table", "table", "", "document", 0, ctx.replace_start)
               for n in order]
@@ -156,8 +163,7 @@ def file_column_names(code: str, line: int) -> dict[str, int]:
     """How often this file (not this line) names each column: string arguments of the
     methods that take column names (`group_by("species")`, `select("a", "b")`), `_.name`,
     `x["name"]`. For a table whose schema ibert cannot read, these are its likely columns."""
-    lines = code.split("\n")
-    text = "\n".join(lines[:line] + lines[line + 1:])
+    text = _other_lines(code, line)
     counts: dict[str, int] = {}
     names = [n for args in _COLUMN_CALL.findall(text) for n in _STRING.findall(args)]
     names += _DEFERRED.findall(text) + _SUBSCRIPT.findall(text)

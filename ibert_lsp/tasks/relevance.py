@@ -124,32 +124,16 @@ def closest_first(original: str, texts: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ completion
-_CLOSE = {")": "(", "]": "[", "}": "{"}
-
-
-def open_brackets(code: str) -> list[str]:
-    """The brackets still open at the end of `code` (strings and comments skipped)."""
-    import io
-    import tokenize
-
-    stack: list[str] = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type == tokenize.OP:
-                if tok.string in "([{":
-                    stack.append(tok.string)
-                elif tok.string in _CLOSE and stack and stack[-1] == _CLOSE[tok.string]:
-                    stack.pop()
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return stack
+_OPENER = {")": "(", "]": "[", "}": "{"}
 
 
 def closers(prefix: str, suffix: str = "") -> str:
     """The closing brackets the statement at the end of `prefix` still needs after `suffix`'s
     own (what makes `order_by("fare"` a whole call)."""
+    from ibert_lsp.pysource import CLOSER, open_brackets
+
     stack = open_brackets(prefix.split("\n")[-1] if "\n" not in prefix.rstrip() else prefix)
-    need = "".join({"(": ")", "[": "]", "{": "}"}[c] for c in reversed(stack))
+    need = "".join(CLOSER[c] for c, _ in reversed(stack))
     have = re.match(r"[\s)\]}]*", suffix).group(0).replace(" ", "") if suffix else ""
     for ch in have:
         if need and need[0] == ch:
@@ -169,7 +153,7 @@ def completion_verdict(typed: str, insert_text: str, suffix: str = "") -> Verdic
     first = rest[:1]
     # the text closes a bracket the suffix closes too: one of them would be left over
     if first and first in ")]}" and insert_text.rstrip().endswith(first) and (
-            insert_text.count(first) > insert_text.count(_CLOSE[first])):
+            insert_text.count(first) > insert_text.count(_OPENER[first])):
         return Verdict(False, f"not relevant: repeats the `{first}` after the cursor")
     tail = rest.split("\n")[0].strip()
     if tail and len(tail) >= 3 and insert_text.rstrip().endswith(tail):
@@ -192,16 +176,11 @@ _CALL_WANTS["having"] = _CALL_WANTS["agg"]
 def _enclosing_call(code: str, line: int, character: int) -> str | None:
     """The method whose argument list holds the cursor (`agg` in `t.agg(x=t.a.|`)."""
     from ibert_lsp.prompting.statements import statement_start
-    from ibert_lsp.tasks.cursor import _innermost_open_paren, receiver_before
+    from ibert_lsp.tasks.cursor import innermost_callee
 
     lines = code.split("\n")
     first = statement_start(lines, line)
-    text = "\n".join(lines[first:line] + [lines[line][:character]])
-    p = _innermost_open_paren(text)
-    if p is None:
-        return None
-    callee = receiver_before(text, p) or ""
-    return callee.rpartition(".")[2] or None
+    return innermost_callee("\n".join(lines[first:line] + [lines[line][:character]])) or None
 
 
 def in_context_first(code: str, line: int, character: int, cands: list) -> list:
@@ -229,7 +208,7 @@ def relevant_completions(code: str, line: int, character: int, cands: list) -> l
     if line >= len(lines):
         return []
     cur = lines[line]
-    after = cur[character:] + ("\n" + "\n".join(lines[line + 1:]) if line + 1 < len(lines) else "")
+    after = cur[character:]  # the verdict reads only the rest of this line
     out = []
     for c in cands:
         start = c.replace_start if c.replace_start is not None else character
