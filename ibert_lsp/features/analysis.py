@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ibert_lsp.documents import Snapshot, is_python
-from ibert_lsp.schema.sources import from_python_source
 from ibert_lsp.tasks.analysis import Analysis, analyze
 from ibert_lsp.validate.errors import GateError
 
@@ -34,7 +33,7 @@ def empty(text: str, schemas: dict) -> Analysis:
 
 def snapshot(ls: IbertServer, uri: str) -> Snapshot:
     """The current version of `uri` with its configured schemas, copied for background work
-    (its own `ibis.table(...)` declarations are read in the gate thread)."""
+    (its own `ibis.table(...)` declarations are read by the analysis, in the gate worker)."""
     doc = ls.document(uri)
     schemas = ls.schemas_for(doc)
     return Snapshot(uri=uri, version=doc.version, text=doc.source, schemas=dict(schemas),
@@ -47,15 +46,10 @@ def analyze_snapshot(snap: Snapshot) -> tuple[Analysis, str | None]:
     it, why (the analysis is then the empty one)."""
     if not snap.analyze:
         return empty(snap.text, snap.schemas), None
-    try:
-        declared = from_python_source(snap.text)
-    except Exception:  # a scan that breaks on odd code must not cost the analysis
-        declared = {}
-    schemas = {**snap.schemas, **declared}
-    try:
-        return analyze(snap.text, schemas, root=snap.root), None
+    try:  # the worker parses once: the analysis and the document's own declarations
+        return analyze(snap.text, snap.schemas, root=snap.root), None
     except GateError as exc:
-        return empty(snap.text, schemas), exc.message
+        return empty(snap.text, snap.schemas), exc.message
 
 
 async def _compute(ls: IbertServer, snap: Snapshot) -> Analysis:

@@ -76,8 +76,12 @@ def from_python_source(source: str) -> Schemas:
     Unparseable source yields what could be found in the parseable prefix (half-typed documents).
     """
     tree, touched = parse_tolerant(source)
-    if tree is None:
-        return {}
+    return declared_schemas(tree, touched) if tree is not None else {}
+
+
+def declared_schemas(tree: ast.Module, touched: list[int] | tuple[int, ...] = ()) -> Schemas:
+    """`from_python_source` on a tree already parsed (`touched`: lines the tolerant parser
+    blanked or repaired, whose declarations are being typed)."""
     found: dict[str, dict[str, str]] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):

@@ -49,8 +49,8 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True,
             env: dict[str, Any] | None = None, root: str | None = None) -> Analysis:
     """Model every statement of `code` in order; check those whose names are all known.
 
-    `schemas`: tables the settings describe (and the document's own declarations, which are
-    bound where they are declared instead). `env`: names already bound (a fix checks one
+    `schemas`: tables the settings describe; the document's own literal declarations are
+    added to `Analysis.schemas` (and bound where they are declared). `env`: names already bound (a fix checks one
     statement in the environment of its line). `root`: the workspace folder; databases and data
     files the code opens with literal paths inside it are read (read-only) for their schemas.
     """
@@ -59,6 +59,12 @@ def analyze(code: str, schemas: Schemas, *, check: bool = True,
     analysis = Analysis(code, dict(schemas), tree, {}, [], [], blanked)
     if tree is None:
         return analysis
+    from ibert_lsp.schema.sources import declared_schemas
+
+    try:  # the document's own `ibis.table(...)` literals, read from the tree parsed here
+        analysis.schemas.update(declared_schemas(tree, blanked))
+    except Exception:  # noqa: BLE001 - a scan that breaks on odd code must not cost the analysis
+        pass
     declared = _declared_tables(tree)
     free_tables = {k: v for k, v in schemas.items() if k not in declared}
     walker = _Walker(analysis, lines, free_tables, root, check)
