@@ -10,6 +10,7 @@ lose every line of the chain.
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 
 
@@ -47,6 +48,14 @@ def parse_tolerant(code: str, max_tries: int = 25) -> tuple[ast.Module | None, l
         except (ValueError, RecursionError, MemoryError):  # NUL bytes, absurd nesting
             return None, touched()
     return None, touched()
+
+
+@functools.lru_cache(maxsize=2)
+def parse_shared(code: str) -> tuple[ast.Module | None, tuple[int, ...]]:
+    """`parse_tolerant`, once per text, for readers of one version's tree (the code actions
+    an editor asks for at every cursor move): callers must not change the tree."""
+    tree, touched = parse_tolerant(code)
+    return tree, tuple(touched)
 
 
 CLOSER = {"(": ")", "[": "]", "{": "}"}

@@ -51,9 +51,9 @@ class DocError(ValueError):
 
 def find_function(code: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef:
     """The innermost `def` whose header or body covers 0-based `line`."""
-    from ibert_lsp.pysource import parse_tolerant
+    from ibert_lsp.pysource import parse_shared
 
-    tree, _ = parse_tolerant(code)
+    tree, _ = parse_shared(code)
     if tree is None:
         raise DocError("the document does not parse")
     best = None
@@ -415,9 +415,9 @@ def _about(summary: str, fn: ast.AST) -> bool:
 
 def function_lines(code: str) -> list[tuple[int, str]]:
     """(0-based def line, name) for every function: where the code action is offered."""
-    from ibert_lsp.pysource import parse_tolerant
+    from ibert_lsp.pysource import parse_shared
 
-    tree, _ = parse_tolerant(code)
+    tree, _ = parse_shared(code)
     if tree is None:
         return []
     return [(n.lineno - 1, n.name) for n in ast.walk(tree)

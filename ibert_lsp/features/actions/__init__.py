@@ -22,7 +22,7 @@ from lsprotocol import types
 
 from ibert_lsp.features.actions import ask, docstring, quick_fix, sql_to_ibis, to_sql
 from ibert_lsp.features.actions.base import KINDS, Request, lazy_edits, unavailable
-from ibert_lsp.features.common import lines_of, text_in, to_server
+from ibert_lsp.features.common import text_in, to_server
 from ibert_lsp.features.registry import safe
 from ibert_lsp.features.services import ActionFailed
 
@@ -51,13 +51,15 @@ RESOLVERS: dict[str, Resolve] = {
 def request_of(ls: IbertServer, params: types.CodeActionParams) -> Request:
     """The request in server coordinates, the selection ordered."""
     doc = ls.document(params.text_document.uri)
-    lines = lines_of(doc)
+    source, version = doc.source, doc.version
+    lines = source.split("\n")
     sel = to_server(doc, params.range.start, lines)
     sel_end = to_server(doc, params.range.end, lines)
     if sel_end < sel:
         sel, sel_end = sel_end, sel
     selected = text_in(doc, params.range, lines) if sel != sel_end else ""
-    return Request(params=params, doc=doc, lines=lines, sel=sel, sel_end=sel_end,
+    return Request(params=params, doc=doc, source=source, version=version, lines=lines,
+                   sel=sel, sel_end=sel_end,
                    selected=selected)
 
 

@@ -30,7 +30,9 @@ class Request:
     """One codeAction request, positions already in server coordinates (0-based, ordered)."""
 
     params: types.CodeActionParams
-    doc: Any  # pygls TextDocument
+    doc: Any  # pygls TextDocument (changes in place: read `source`/`version` instead)
+    source: str  # the text and version when the request came: offers computed after an
+    version: int | None  # await stay tied to what the client asked about
     lines: list[str]
     sel: tuple[int, int]
     sel_end: tuple[int, int]

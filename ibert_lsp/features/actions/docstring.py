@@ -21,14 +21,14 @@ async def offer(ls: IbertServer, req: Request) -> list[types.CodeAction]:
     """The action when the cursor is in a function (Python only)."""
     if not ls.is_python(req.doc):
         return []
-    fn = await ls.in_gate(_function_at, req.doc.source, req.sel[0])
+    fn = await ls.in_gate(_function_at, req.source, req.sel[0])
     if fn is None:
         return []
     style = ls.settings.docstring_style
     return [types.CodeAction(
         title=PREFIX + f"Generate docstring for `{fn}` ({style.capitalize()} style)",
         kind=types.CodeActionKind.Refactor,
-        data={"action": ACTION, "uri": req.uri, "version": req.doc.version,
+        data={"action": ACTION, "uri": req.uri, "version": req.version,
               "line": req.sel[0], "style": style})]
 
 

@@ -21,14 +21,17 @@ async def offer(ls: IbertServer, req: Request) -> list[types.CodeAction]:
     """The fixes for the problems the request's range or diagnostics point at (Python only)."""
     if not ls.is_python(req.doc):
         return []
-    return await quick_fixes(ls, req.doc, req.params, req.sel, req.sel_end, req.lines)
+    return await quick_fixes(ls, req)
 
 
-async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list:
+async def quick_fixes(ls: IbertServer, req) -> list:
     from ibert_lsp.features.diagnostics import SOURCE, to_diagnostics
     from ibert_lsp.tasks.error_resolution import fixes
 
+    doc, params, sel, sel_end, lines = req.doc, req.params, req.sel, req.sel_end, req.lines
     an = await current_analysis(ls, doc.uri)
+    if an.code != req.source:  # the document changed meanwhile: the client asks again
+        return []
     diags = to_diagnostics(doc, an)
     wanted = []
     for p, d in zip(an.problems, diags):
@@ -43,9 +46,9 @@ async def quick_fixes(ls: IbertServer, doc, params, sel, sel_end, lines) -> list
                 wanted.append((p, d))
     out = []
     for p, d in wanted[:5]:
-        found = await ls.in_gate(fixes, doc.source, an.schemas, p, analysis=an)
+        found = await ls.in_gate(fixes, an.code, an.schemas, p, analysis=an)
         if not found:
-            found = await model_within(ls, fixes, doc.source, an.schemas, p, analysis=an,
+            found = await model_within(ls, fixes, an.code, an.schemas, p, analysis=an,
                                        n_model=INTERACTIVE_CANDIDATES,
                                        budget_s=task_budget_s(ls)) or []
         for i, fx in enumerate(found):

@@ -29,13 +29,13 @@ ACTION = "sql_to_ibis"
 async def offer(ls: IbertServer, req: Request) -> list[types.CodeAction]:
     """The action when the cursor or selection is on SQL (its edit comes at resolve)."""
     doc = req.doc
-    target = await ls.in_gate(sql_target, doc, doc.source, req.sel, req.sel_end, req.selected)
+    target = await ls.in_gate(sql_target, doc, req.source, req.sel, req.sel_end, req.selected)
     if target is None:
         return []
     return [types.CodeAction(
         title=PREFIX + "Convert SQL to Ibis",
         kind=types.CodeActionKind.RefactorRewrite,
-        data={"action": ACTION, "uri": req.uri, "version": doc.version, **target})]
+        data={"action": ACTION, "uri": req.uri, "version": req.version, **target})]
 
 
 def sql_target(doc, source: str, sel: tuple, sel_end: tuple, selected: str) -> dict | None:
@@ -55,10 +55,10 @@ def sql_target(doc, source: str, sel: tuple, sel_end: tuple, selected: str) -> d
         lead = len(stmt) - len(stmt.lstrip())
         return {"sql": stmt.strip(), "range": None, "offsets": [start + lead, end],
                 "mode": "sql_file"}
-    from ibert_lsp.pysource import parse_tolerant
+    from ibert_lsp.pysource import parse_shared
     from ibert_lsp.tasks.analysis import char_col
 
-    tree, _ = parse_tolerant(source)
+    tree, _ = parse_shared(source)
     best = None
     parents: dict[int, ast.AST] = {}
     for node in ast.walk(tree) if tree is not None else ():

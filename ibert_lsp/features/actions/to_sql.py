@@ -33,7 +33,7 @@ async def offer(ls: IbertServer, req: Request) -> list[types.CodeAction]:
     return [types.CodeAction(
         title=PREFIX + f"Convert selection to SQL ({ls.settings.dialect})",
         kind=types.CodeActionKind.RefactorRewrite,
-        data={"action": ACTION, "uri": req.uri, "version": doc.version,
+        data={"action": ACTION, "uri": req.uri, "version": req.version,
               "dialect": ls.settings.dialect, **to_sql})]
 
 
