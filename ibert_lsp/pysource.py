@@ -79,7 +79,7 @@ def _close_brackets(lines: list[str], exc: SyntaxError) -> list[int]:
     open_ = open_brackets("\n".join(lines[first:last + 1]))
     if not open_:
         return []
-    code, comment = _split_comment(lines[last])
+    code, comment = split_comment(lines[last])
     lines[last] = code.rstrip() + "".join(CLOSER[b] for b, _ in reversed(open_)) + (
         "  " + comment if comment else "")
     return list(range(first + 1, last + 2))
@@ -111,7 +111,7 @@ def open_brackets(text: str) -> list[tuple[str, int]]:
     return stack
 
 
-def _split_comment(line: str) -> tuple[str, str]:
+def split_comment(line: str) -> tuple[str, str]:
     """`line` as (code, comment), the comment starting at a `#` outside strings."""
     quote = None
     for i, c in enumerate(line):

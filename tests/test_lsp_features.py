@@ -283,6 +283,17 @@ async def test_hover_question_comment(client: LanguageClient):
         position=pos_of(DEMO, "# how do I count")))
     assert h is not None
     assert "group_by" in h.contents.value and "```python" in h.contents.value
+    # a comment after code with a string in it is a question too; a `#` inside a string is not
+    text = DEMO + '\nlabel = "n"  # how do I count rows per country?\nurl = "a#b how do I count"\n'
+    change_doc(client, uri, text, 2)
+    h = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=pos_of(text, "# how do I count rows per")))
+    assert h is not None and "group_by" in h.contents.value
+    h = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=pos_of(text, "#b how do I count")))
+    assert h is None or "group_by" not in h.contents.value
 
 
 async def test_ask_command(client: LanguageClient):

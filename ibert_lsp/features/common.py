@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from lsprotocol import types
 
 
 def lines_of(doc) -> list[str]:
     return doc.source.split("\n")
+
+
+@dataclass(frozen=True)
+class At:
+    """A request at a position of a Python document: the text as the request found it (pygls
+    changes documents in place, so what runs after an await reads this, not `doc.source`)."""
+
+    doc: Any
+    source: str
+    lines: list[str]
+    line: int
+    character: int
+
+
+def python_at(ls: Any, uri: str, position: types.Position, feature: str) -> At | None:
+    """`At` for a request on a Python document when `feature` is on, else None."""
+    if not ls.settings.enabled(feature):
+        return None
+    doc = ls.document(uri)
+    if not ls.is_python(doc):
+        return None
+    source = doc.source
+    lines = source.split("\n")
+    line, character = to_server(doc, position, lines)
+    return At(doc, source, lines, line, character)
 
 
 def to_server(doc, pos: types.Position, lines: list[str] | None = None) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ibert_lsp.features.analysis import quick_analysis
-from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.features.common import python_at, to_client
 from ibert_lsp.features.registry import safe
 from ibert_lsp.features.services import completion_budget_s, model_within
 from ibert_lsp.tasks.candidates import INTERACTIVE_CANDIDATES
@@ -81,19 +81,14 @@ def to_items(doc, line: int, character: int, cands, lines,
 
 @safe(default=lambda: types.CompletionList(is_incomplete=False, items=[]))
 async def completion(ls: IbertServer, params: types.CompletionParams):
-    empty = types.CompletionList(is_incomplete=False, items=[])
-    if not ls.settings.enabled("completion"):
-        return empty
-    doc = ls.document(params.text_document.uri)
-    if not ls.is_python(doc):
-        return empty
-    lines = lines_of(doc)
-    line, character = to_server(doc, params.position, lines)
+    at = python_at(ls, params.text_document.uri, params.position, "completion")
+    if at is None:
+        return types.CompletionList(is_incomplete=False, items=[])
+    doc, source, lines, line, character = at.doc, at.source, at.lines, at.line, at.character
     invoked = (params.context is None
                or params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
 
     an = await quick_analysis(ls, doc.uri)
-    source = doc.source
 
     def work():
         from ibert_lsp.tasks.completion import complete
@@ -113,14 +108,14 @@ async def completion(ls: IbertServer, params: types.CompletionParams):
         from ibert_lsp.tasks.continuations import continuations
         from ibert_lsp.tasks.cursor import context_at
 
-        texts = await model_within(ls, continuations, doc.source, line, character, schemas,
+        texts = await model_within(ls, continuations, source, line, character, schemas,
                                    env=env, n=INTERACTIVE_CANDIDATES, multiline=False,
                                    budget_s=completion_budget_s(ls))
-        ctx = context_at(doc.source, line, character)
+        ctx = context_at(source, line, character)
         seen = {c.insert_text for c in cands}
         from ibert_lsp.tasks.relevance import completion_verdict
 
-        after = doc.source.split("\n")[line][character:]
+        after = lines[line][character:]
         for t in texts or []:
             full = ctx.prefix + t
             if full.strip() and full not in seen and completion_verdict("", t, after).ok:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from ibert_lsp.features.analysis import current_analysis, quick_analysis
-from ibert_lsp.features.common import lines_of, to_client, to_server
+from ibert_lsp.features.common import python_at, to_client
 from ibert_lsp.features.registry import safe
 from ibert_lsp.features.services import ask
 
@@ -163,20 +163,18 @@ def describe_name(source: str, line: int, character: int, schemas: dict, env: di
 
 @safe(default=None)
 async def hover(ls: IbertServer, params: types.HoverParams):
-    if not ls.settings.enabled("hover"):
+    at = python_at(ls, params.text_document.uri, params.position, "hover")
+    if at is None:
         return None
-    doc = ls.document(params.text_document.uri)
-    if not ls.is_python(doc):
-        return None
-    lines = lines_of(doc)
-    line, character = to_server(doc, params.position, lines)
+    doc, source, lines, line, character = at.doc, at.source, at.lines, at.line, at.character
     text = lines[line] if line < len(lines) else ""
+    from ibert_lsp.pysource import split_comment
     from ibert_lsp.tasks.qa import is_question
 
-    hash_at = text.find("#")
-    if hash_at != -1 and character >= hash_at and '"' not in text[:hash_at] and (
-            "'" not in text[:hash_at]):
-        question = text[hash_at + 1:].strip()
+    code, comment = split_comment(text)
+    hash_at = len(code)
+    if comment and character >= hash_at:
+        question = comment[1:].strip()
         if not is_question(question):
             return None
         an = await current_analysis(ls, doc.uri)
@@ -186,7 +184,6 @@ async def hover(ls: IbertServer, params: types.HoverParams):
         return types.Hover(contents=_md(res.text), range=rng)
 
     an = await quick_analysis(ls, doc.uri)
-    source = doc.source
 
     def work():
         return describe_name(source, line, character, an.schemas, an.env_before(line),
