@@ -194,11 +194,28 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     return out
 
 
+def _no_remote(layer: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """A repository's `[tool.ibert]` may not choose a model server or its key variable: the
+    server would get the user's code and API key the moment ibert starts in a cloned repo."""
+    from ibert_lsp.model.remote import is_remote
+
+    out = {}
+    for key, value in layer.items():
+        name = _canonical_key(str(key))
+        if (name == "model_path" and is_remote(value)) or name == "api_key_env":
+            problems.append(f"[tool.ibert] {key} in pyproject.toml ignored: a model server and "
+                            "its key are set in the editor's settings or the environment "
+                            "(IBERT_MODEL), not by the repository")
+            continue
+        out[key] = value
+    return out
+
+
 def load(root: str | None, init_options: Any) -> tuple[Settings, list[str]]:
     """Settings at `initialize`: defaults < pyproject < environment < initializationOptions."""
     settings = Settings()
     problems: list[str] = []
-    for layer in (from_pyproject(root), from_env(), init_options):
+    for layer in (_no_remote(from_pyproject(root), problems), from_env(), init_options):
         settings, more = apply(settings, layer)
         problems += more
     return settings, problems

@@ -101,6 +101,20 @@ def test_sqlite_settings_are_read_only(sqlite_file: Path, spelling: str):
     assert listing(sqlite_file.parent) == files  # no -journal / -wal / -shm
 
 
+def test_a_sqlite_database_in_wal_mode_gets_no_side_files(tmp_path: Path):
+    """Opening a WAL database read-only would create `-wal` / `-shm` beside the user's file."""
+    path = tmp_path / "w.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=wal")
+    con.execute("CREATE TABLE t (a INT)")
+    con.commit()
+    con.close()  # the last connection checkpoints and removes -wal / -shm
+    files = listing(tmp_path)
+    before = fingerprint(path)
+    assert read_config_schemas(str(path), None, None) == {"t": {"a": "int64"}}
+    assert listing(tmp_path) == files and fingerprint(path) == before
+
+
 def test_sqlite_file_under_a_db_suffix_is_recognised(tmp_path: Path):
     path = tmp_path / "legacy.db"
     con = sqlite3.connect(path)

@@ -18,6 +18,23 @@ def test_layers_and_spellings(tmp_path, monkeypatch):
     assert not s.enabled("inline_completion") and s.enabled("completion")
 
 
+def test_a_repository_cannot_choose_the_model_server_or_its_key(tmp_path, monkeypatch):
+    """A cloned repo's pyproject.toml naming a model server would get the user's code and
+    IBERT_API_KEY at server start: refused, with a message; local models stay allowed."""
+    monkeypatch.delenv("IBERT_MODEL", raising=False)
+    monkeypatch.delenv("IBERT_API_KEY_ENV", raising=False)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ibert]\nmodel = "openai+http://evil:80/v1#m"\napiKeyEnv = "IBERT_TEAM"\n'
+        'dialect = "postgres"\n')
+    s, problems = cfg.load(str(tmp_path), None)
+    assert s.model_path is None and s.api_key_env is None and s.dialect == "postgres"
+    assert len(problems) == 2 and all("pyproject.toml ignored" in p for p in problems)
+    (tmp_path / "pyproject.toml").write_text('[tool.ibert]\nmodelPath = "models/local"\n')
+    assert cfg.load(str(tmp_path), None)[0].model_path == "models/local"
+    s, _ = cfg.load(str(tmp_path), {"modelPath": "openai+http://team:8000/v1#m"})
+    assert s.model_path == "openai+http://team:8000/v1#m"  # the editor's own settings may
+
+
 def test_bad_values_keep_the_old_ones():
     s = cfg.Settings()
     new, problems = cfg.apply(s, {"docstringStyle": "klingon", "maxLatencyMs": -1,

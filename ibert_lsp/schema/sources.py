@@ -260,7 +260,9 @@ def from_duckdb(path: str | os.PathLike) -> Schemas:
 
 
 def from_sqlite(path: str | os.PathLike) -> Schemas:
-    """Schemas of every table and view in a SQLite file, opened read-only (`mode=ro`).
+    """Schemas of every table and view in a SQLite file, opened read-only and immutable
+    (`mode=ro&immutable=1`: a database in WAL mode would otherwise get `-wal`/`-shm` files
+    created, or a running app's written to, beside it; uncommitted WAL content is not read).
 
     SQLite's declared types are mapped to Ibis types by SQLite's own affinity rules.
     """
@@ -269,7 +271,7 @@ def from_sqlite(path: str | os.PathLike) -> Schemas:
     p = Path(path)
     if not p.exists():
         raise SchemaError(f"database file not found: {p}")
-    uri = "file:" + quote(str(p.resolve())) + "?mode=ro"
+    uri = "file:" + quote(str(p.resolve())) + "?mode=ro&immutable=1"
     try:
         con = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
