@@ -182,7 +182,14 @@ def sqlite_oracle(sql: str, code: str, schemas: dict, seeds=INDEPENDENT_SEEDS,
     from ibert_lsp.validate.safe_eval import evaluate
     from ibert_lsp.validate.synth import literals_from_code, literals_from_sql, synth_tables
 
+    from ibert_lsp.validate.duck import check_query, quote
+    from ibert_lsp.validate.errors import GateError
+
     duck_sql = sqlglot.transpile(sql, read="sqlite", write="duckdb")[0]
+    try:  # the dataset's SQL is someone else's: one read-only query, or it does not run
+        check_query(duck_sql)
+    except GateError as exc:
+        return "sql_fails", f"refused: {exc.message}", False
     literals = literals_from_sql(duck_sql) + literals_from_code(code)
     order = sql_order(duck_sql)
     nonempty = False
@@ -192,11 +199,12 @@ def sqlite_oracle(sql: str, code: str, schemas: dict, seeds=INDEPENDENT_SEEDS,
         duck = ibis.duckdb.connect()
         for name, table in tables.items():
             cols = schemas[name]
-            lite.execute(f'CREATE TABLE "{name}" (' + ", ".join(
-                f'"{c}" {_sqlite_type(t)}' for c, t in cols.items()) + ")")
+            lite.execute(f"CREATE TABLE {quote(name)} (" + ", ".join(
+                f"{quote(c)} {_sqlite_type(t)}" for c, t in cols.items()) + ")")
             rows = [tuple(_sqlite_value(v) for v in r.values()) for r in table.to_pylist()]
             if rows:
-                lite.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(cols))})', rows)
+                lite.executemany(f'INSERT INTO {quote(name)} VALUES ({", ".join("?" * len(cols))})',
+                                 rows)
             duck.create_table(name, table)
         deadline = time.monotonic() + ORACLE_TIMEOUT_S
         lite.set_progress_handler(lambda end=deadline: int(time.monotonic() > end), 10_000)
@@ -268,19 +276,23 @@ def top_k_verdict(lite, sql: str, got: list[tuple]) -> str | None:
 def duckdb_accepts(sql: str, schemas: dict) -> str | None:
     """None when DuckDB binds and runs the query (transpiled from SQLite) on empty tables, else
     DuckDB's first line: the queries only SQLite accepts are reported apart."""
-    import duckdb
     import sqlglot
 
-    from ibert_lsp.validate.duck import duck_type
+    from ibert_lsp.validate.duck import Sandbox, check_query, duck_type, quote
 
-    con = duckdb.connect()
-    for name, cols in schemas.items():
-        con.execute(f'CREATE TABLE "{name}" (' + ", ".join(
-            f'"{c}" {duck_type(t)}' for c, t in cols.items()) + ")")
+    box = Sandbox()  # no file or network access, configuration locked
     try:
-        con.execute(sqlglot.transpile(sql, read="sqlite", write="duckdb")[0]).fetchall()
+        con = box.con
+        for name, cols in schemas.items():
+            con.execute(f"CREATE TABLE {quote(name)} (" + ", ".join(
+                f"{quote(c)} {duck_type(t)}" for c, t in cols.items()) + ")")
+        duck_sql = sqlglot.transpile(sql, read="sqlite", write="duckdb")[0]
+        check_query(duck_sql)  # someone else's SQL: one read-only query
+        con.execute(duck_sql).fetchall()
     except Exception as exc:  # noqa: BLE001 - any refusal
         return str(exc).strip().splitlines()[0][:200]
+    finally:
+        box.close()
     return None
 
 
