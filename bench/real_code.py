@@ -498,6 +498,27 @@ ibis.examples = _Examples()
 
 VERIFY_BODY = r"""
 import traceback
+import signal
+
+# The corpus is other people's code: it may read its inputs and build Ibis expressions, nothing
+# more. Python-level writes, deletes, processes and sockets are refused (an audit hook, set
+# after the prelude's own setup); C-level writes hit RLIMIT_FSIZE = 0 (EFBIG, not a signal).
+_REFUSED = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+            "os.forkpty", "pty.spawn", "socket.connect", "socket.bind", "shutil.rmtree",
+            "shutil.move", "shutil.copyfile", "shutil.copytree", "os.remove", "os.rmdir",
+            "os.rename", "os.truncate", "os.chmod", "os.chown", "os.symlink", "os.link",
+            "os.mkdir", "os.utime", "urllib.Request"}
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _guard(event, args):
+    if event in _REFUSED or (event == "open" and len(args) > 2 and (
+            any(c in str(args[1] or "") for c in "wax+") or (args[2] or 0) & _WRITE)):
+        raise PermissionError(f"the verifier refuses {event}")
+
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+sys.addaudithook(_guard)
 
 
 def check_value(node, ns):
@@ -582,12 +603,15 @@ def verify_flagged_many(code: str, lines: list[tuple[int, int]], schemas: dict,
                         timeout: float = 120) -> dict[int, dict]:
     """Run the document's code with real Ibis on an in-memory DuckDB, in order, checking each
     flagged statement (0-based first/last lines) as it is reached; data from `schemas` (empty
-    tables), memtable literals as written. A subprocess with limits, in an empty folder."""
+    tables), memtable literals as written. A subprocess with limits (memory, CPU, no file
+    writes), in an empty folder, whose audit hook refuses writes, deletes, processes and
+    sockets: the corpus is third-party code."""
     import resource
 
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
         resource.setrlimit(resource.RLIMIT_CPU, (int(timeout), int(timeout)))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # see VERIFY_BODY
 
     unknown = {lo: {"verdict": "unverifiable", "reason": ""} for lo, _ in lines}
     with tempfile.TemporaryDirectory(prefix="ibert-verify-") as tmp:

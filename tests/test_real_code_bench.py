@@ -267,3 +267,18 @@ def test_verify_flagged_runs_the_code_with_real_ibis_on_built_data():
     assert got[8]["verdict"] == "fails"  # f(lineitem) fails on that line
     assert got[10]["verdict"] == "ran"  # g(lineitem) runs
     assert got[12]["verdict"] == "unverifiable"  # no data for `other`
+
+
+def test_the_verifier_runs_corpus_code_without_writing_deleting_or_spawning(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    code = ("import ibis, os, shutil, subprocess\n"
+            f"open({str(victim)!r}, 'w').write('gone')\n"
+            f"os.remove({str(victim)!r})\n"
+            f"shutil.rmtree({str(tmp_path)!r})\n"
+            "subprocess.run(['true'])\n"
+            "t = ibis.memtable({'a': [1]})\n"
+            "bad = t.filter(t.b > 1)\n")
+    got = rc.verify_flagged_many(code, [(6, 6)], {})
+    assert got[6]["verdict"] == "fails"  # the Ibis code still runs and is judged
+    assert victim.read_text() == "keep"
