@@ -118,6 +118,9 @@ def _method_frequency(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else frequency.DEFAULT_OUT
     if out.is_dir():
         raise IbertError(f"--out {out} is a folder: give a .json file")
+    if out.exists() and not frequency.is_frequency_table(out):
+        raise IbertError(f"--out {out} exists and is not a method-frequency table: not "
+                         "overwritten")
     missing = [s for s in args.source if not Path(s).exists()]
     if missing:
         raise IbertError(f"--source {missing[0]} does not exist")

@@ -529,6 +529,16 @@ def count_methods(sources: list[Path]) -> dict[str, Any]:
             "counts": counts}
 
 
+def is_frequency_table(path: Path) -> bool:
+    """Whether `path` holds a table this command wrote (the only file it may replace)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == 1 and isinstance(
+        data.get("counts"), dict) and isinstance(data.get("meta"), dict)
+
+
 def write(sources: list[Path] | None = None, out: Path = DEFAULT_OUT) -> dict[str, Any]:
     sources = list(sources) if sources else [s for s in DEFAULT_SOURCES if s.exists()]
     table = count_methods(sources)

@@ -269,6 +269,17 @@ def test_datagen_out_that_is_a_file(tmp_path: Path):
         assert str(f) in line
     assert fingerprint(f) == before
     assert listing(tmp_path) == ["out.txt"]
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("import ibis\nt = ibis.table({'a': 'int64'})\nt.head()\n")
+    proc = run_ibert("datagen", "method-frequency", "--source", str(src), "--out", str(f))
+    assert str(f) in assert_one_line_error(proc)
+    assert fingerprint(f) == before
+    table = tmp_path / "freq.json"  # a table it wrote itself may be rebuilt in place
+    for _ in range(2):
+        assert run_ibert("datagen", "method-frequency", "--source", str(src),
+                         "--out", str(table)).returncode == 0
+    assert json.loads(table.read_text())["counts"]["table_lead"] == {"head": 1}
 
 
 def test_datagen_sample_dest_that_is_a_file(tmp_path: Path):

@@ -48,6 +48,9 @@ def rebuild(mirror_root: Path, *, check: bool = False) -> tuple[int, list[str]]:
         if e.get("kept") or e.get("source") == "ibis-docs":
             continue
         dest = CACHE / e["repo"].replace("/", "+") / e["path"]
+        if not dest.resolve().is_relative_to(CACHE.resolve()):
+            missing.append(f"{e['repo']}:{e['path']} (outside the cache: not written)")
+            continue
         if check:
             if dest.exists():
                 done += 1
