@@ -339,3 +339,14 @@ def test_train_refuses_a_folder_of_user_files(tmp_path):
             progress=False)
     assert (out / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_a_workspace_cannot_shadow_the_servers_imports(tmp_path: Path):
+    """Editors start `python -m ibert_lsp` in the workspace folder, which `-m` puts first on
+    sys.path: a repository's `pygls.py` must not run instead of the installed pygls."""
+    marker = tmp_path / "PWNED"
+    (tmp_path / "pygls.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    proc = subprocess.run([sys.executable, "-m", "ibert_lsp", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0 and "ibert-lsp" in proc.stdout, proc.stderr[-300:]
+    assert not marker.exists()

@@ -194,6 +194,7 @@ def _clean_env() -> dict[str, str]:
     return {**keep, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
             "MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
+            "PYTHONSAFEPATH": "1",  # nothing from the working directory
             "HOME": "/nonexistent", "IBERT_GATE_WORKER": "1", "PYTHONWARNINGS": "ignore"}
 
 

@@ -52,6 +52,7 @@ import {
   mapSettings,
   processSettingChanged,
   removedKeys,
+  serverEnvironment,
   type ServerOptions,
 } from "./settings";
 import { RestartPolicy, modelStateFrom, renderStatus, serverLogLevel, type StatusModel } from "./status";
@@ -132,7 +133,10 @@ class IbertExtension implements vscode.Disposable {
     }
     this.serverCommand = cmd;
     this.output.appendLine(`[ibert] server command (${sourceLabel(cmd.source)}): ${describeCommand(cmd)}`);
-    const env = { ...process.env, ...(cfg.get<Record<string, string>>("serverEnv") ?? {}) };
+    const { env, ignored } = serverEnvironment(process.env, cfg.inspect<Record<string, string>>("serverEnv"));
+    for (const key of ignored) {
+      this.output.appendLine(`[ibert] serverEnv: ${key} ignored in workspace settings (set it in your user settings)`);
+    }
     const probe = await probeServer(cmd, { env });
     if (!probe.ok) {
       this.output.appendLine(`[ibert] ${probe.detail}`);

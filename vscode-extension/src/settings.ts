@@ -212,3 +212,36 @@ export function processSettingChanged(affects: (section: string) => boolean): st
 export function didChangeConfigurationParams(options: ServerOptions): { settings: { ibert: ServerOptions } } {
   return { settings: { ibert: options } };
 }
+
+/** Environment keys that decide what code the server runs: taken from the user's own settings
+ * only, never from a workspace's (a cloned repo's `.vscode/settings.json`). */
+const CODE_ENV_KEY = /^(IBERT_ALLOW_PLUGINS|PYTHON.*|LD_.*|DYLD_.*|NODE_OPTIONS)$/i;
+
+/** The server's environment: the editor's, then `PYTHONSAFEPATH=1` (the server runs in the
+ * workspace folder, which must not come first on Python's path: a repository's `pygls.py` or
+ * `ibert_lsp/` would run instead), then `serverEnv` — keys that decide what code runs only
+ * from the user settings. */
+export function serverEnvironment(
+  base: Record<string, string | undefined>,
+  serverEnv: InspectedValue | undefined,
+): { env: Record<string, string>; ignored: string[] } {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v !== undefined) env[k] = v;
+  }
+  env.PYTHONSAFEPATH = "1";
+  const asEnv = (v: unknown): Record<string, string> =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
+  Object.assign(env, asEnv(serverEnv?.globalValue));
+  const ignored: string[] = [];
+  for (const scoped of [serverEnv?.workspaceValue, serverEnv?.workspaceFolderValue]) {
+    for (const [k, v] of Object.entries(asEnv(scoped))) {
+      if (CODE_ENV_KEY.test(k)) {
+        ignored.push(k);
+      } else {
+        env[k] = String(v);
+      }
+    }
+  }
+  return { env, ignored };
+}

@@ -12,6 +12,7 @@ import {
   mapSettings,
   processSettingChanged,
   removedKeys,
+  serverEnvironment,
   type InspectedValue,
 } from "../src/settings";
 
@@ -139,4 +140,24 @@ test("package.json declares no ibert setting the extension ignores", () => {
     "ibert.trace.server", // read by vscode-languageclient itself (client id "ibert")
   ]);
   assert.deepEqual(Object.keys(props).filter((k) => !known.has(k)), []);
+});
+
+test("the server never takes code-running environment from a workspace", () => {
+  const { env, ignored } = serverEnvironment(
+    { PATH: "/bin", HOME: "/home/u" },
+    {
+      globalValue: { IBERT_HOME: "/data", IBERT_ALLOW_PLUGINS: "1" },
+      workspaceValue: { IBERT_ALLOW_PLUGINS: "1", PYTHONPATH: "/repo", OMP_NUM_THREADS: "1" },
+      workspaceFolderValue: { LD_PRELOAD: "/repo/x.so" },
+    },
+  );
+  assert.equal(env.PYTHONSAFEPATH, "1"); // the workspace folder (the cwd) is not on sys.path
+  assert.equal(env.PATH, "/bin");
+  assert.equal(env.IBERT_HOME, "/data");
+  assert.equal(env.IBERT_ALLOW_PLUGINS, "1"); // the user's own setting stands
+  assert.equal(env.OMP_NUM_THREADS, "1");
+  assert.equal(env.PYTHONPATH, undefined);
+  assert.equal(env.LD_PRELOAD, undefined);
+  assert.deepEqual(ignored.sort(), ["IBERT_ALLOW_PLUGINS", "LD_PRELOAD", "PYTHONPATH"]);
+  assert.equal(serverEnvironment({}, undefined).env.PYTHONSAFEPATH, "1");
 });
