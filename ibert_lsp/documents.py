@@ -45,13 +45,13 @@ class ModelState(StrEnum):
 class DocState:
     """Caches of one open document, keyed by the version they were computed for."""
 
-    version: int | None = None
-    schemas: dict = field(default_factory=dict)
     analysis: Any = None
     analysis_version: int | None = None
     analysis_future: Any = None  # asyncio future of the analysis being computed
     analysis_future_version: int | None = None
     analysis_s: float = 0.0  # how long the last analysis took (completion decides whether to wait)
+    fixes: dict = field(default_factory=dict)  # problem -> its checked fixes, for fixes_version
+    fixes_version: int | None = None
     diag_task: asyncio.Task | None = None
     inline_task: asyncio.Task | None = None
 

@@ -49,7 +49,8 @@ class IbertServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("ibert-lsp", __version__, protocol_cls=IbertProtocol)
         self.settings = cfg.Settings()
-        self.base_settings = cfg.Settings()  # the settings initialize gave (changes apply to it)
+        self.base_settings = cfg.Settings()
+        self._sibling_schemas: dict[tuple[str, int], dict] = {}  # (schema.json, mtime) -> it  # the settings initialize gave (changes apply to it)
         self.docs: dict[str, DocState] = {}
         self.config_schemas: dict = {}
         self.config_schema_error: str | None = None
@@ -104,25 +105,29 @@ class IbertServer(LanguageServer):
     is_python = staticmethod(is_python)
 
     def schemas_for(self, doc) -> dict:
-        """Configured schemas (plus, for a .sql file with none, a schema.json beside it).
+        """Configured schemas (plus, for a .sql file with none, a schema.json beside it, read
+        again only when that file changes). A Python document's own `ibis.table(...)`
+        declarations are read by its analysis, in the gate worker."""
+        if self.config_schemas or not self.is_sql(doc) or not doc.path:
+            return dict(self.config_schemas)
+        sibling = os.path.join(os.path.dirname(doc.path), "schema.json")
+        try:
+            stamp = os.stat(sibling).st_mtime_ns
+        except OSError:
+            return {}
+        key = (sibling, stamp)
+        if key not in self._sibling_schemas:
+            try:
+                from ibert_lsp.schema.sources import parse_json
 
-        Cheap, so it runs on the event loop: a Python document's own `ibis.table(...)`
-        declarations are read with its analysis, in the gate thread (`analyze_snapshot`)."""
-        st = self.state(doc.uri)
-        if st.version == doc.version and st.schemas is not None and st.version is not None:
-            return st.schemas
-        schemas = dict(self.config_schemas)
-        if not schemas and self.is_sql(doc) and doc.path:
-            sibling = os.path.join(os.path.dirname(doc.path), "schema.json")
-            if os.path.isfile(sibling):
-                try:
-                    from ibert_lsp.schema.sources import parse_json
-
-                    schemas.update(parse_json(sibling))
-                except Exception as exc:
-                    self.log(f"ibert: cannot read {sibling}: {exc}")
-        st.schemas, st.version = schemas, doc.version
-        return schemas
+                found = parse_json(sibling)
+            except Exception as exc:
+                self.log(f"ibert: cannot read {sibling}: {exc}")
+                found = {}
+            if len(self._sibling_schemas) > 32:
+                self._sibling_schemas.clear()
+            self._sibling_schemas[key] = found
+        return dict(self._sibling_schemas[key])
 
     def too_large(self, doc) -> bool:
         """Documents past the size limit get the cheap features only; the user is told once."""
@@ -343,8 +348,7 @@ class IbertServer(LanguageServer):
                 self.tell(f"ibert: cannot read schemas: {self.config_schema_error}",
                           types.MessageType.Warning)
         for st in self.docs.values():  # caches depend on the schemas
-            st.version = None
-            st.analysis_version = None
+            st.analysis_version = st.fixes_version = None
             st.analysis_future = None  # an analysis made with the old schemas is not reused
 
     # ------------------------------------------------------------------ progress

@@ -137,3 +137,26 @@ def test_documents_and_snapshots():
     an, stopped = analyze_snapshot(snap)
     assert stopped is None and an.problems == [] and an.code == "SELECT 1"
     assert ModelState("unreachable") is ModelState.UNREACHABLE and ModelState.READY == "ready"
+
+
+def test_a_sql_files_schema_json_is_read_again_only_when_it_changes(tmp_path):
+    import json
+    import os
+
+    from pygls.workspace import TextDocument
+
+    from ibert_lsp.server import IbertServer
+
+    ls = IbertServer()
+    sibling = tmp_path / "schema.json"
+    sibling.write_text(json.dumps({"orders": {"id": "int64"}}))
+    doc = TextDocument((tmp_path / "q.sql").as_uri(), "SELECT 1", language_id="sql")
+    first = ls.schemas_for(doc)
+    assert first == {"orders": {"id": "int64"}}
+    first["orders"] = {}  # a caller's copy: the cache is not changed through it
+    assert ls.schemas_for(doc) == {"orders": {"id": "int64"}}
+    sibling.write_text(json.dumps({"clients": {"id": "int64"}}))
+    os.utime(sibling, ns=(1, 10**18))  # a new modification time
+    assert ls.schemas_for(doc) == {"clients": {"id": "int64"}}
+    sibling.unlink()
+    assert ls.schemas_for(doc) == {}

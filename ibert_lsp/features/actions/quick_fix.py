@@ -44,13 +44,21 @@ async def quick_fixes(ls: IbertServer, req) -> list:
         for p, d in zip(an.problems, diags):
             if d.range == cd.range and d.message == cd.message and (p, d) not in wanted:
                 wanted.append((p, d))
+    st = ls.state(doc.uri)
+    if st.fixes_version != req.version:  # editors ask at every cursor move: once a version
+        st.fixes, st.fixes_version = {}, req.version
     out = []
     for p, d in wanted[:5]:
-        found = await ls.in_gate(fixes, an.code, an.schemas, p, analysis=an)
-        if not found:
-            found = await model_within(ls, fixes, an.code, an.schemas, p, analysis=an,
-                                       n_model=INTERACTIVE_CANDIDATES,
-                                       budget_s=task_budget_s(ls)) or []
+        key = (p.line, p.col, p.end_line, p.end_col, p.code, p.message)
+        found = st.fixes.get(key)
+        if found is None:
+            found = await ls.in_gate(fixes, an.code, an.schemas, p, analysis=an)
+            if not found:
+                found = await model_within(ls, fixes, an.code, an.schemas, p, analysis=an,
+                                           n_model=INTERACTIVE_CANDIDATES,
+                                           budget_s=task_budget_s(ls)) or []
+            if ls.state(doc.uri) is st and st.fixes_version == req.version:
+                st.fixes[key] = found
         for i, fx in enumerate(found):
             last = min(fx.end_line, len(lines) - 1)
             edit = types.TextEdit(range=client_range(doc, fx.line, 0, last, len(lines[last]),
