@@ -108,11 +108,20 @@ def test_action_helpers():
 
 def test_inline_suggestions_are_forgotten_on_close():
     inline._CACHE.clear()
-    inline._CACHE[inline._key("file:///a.py", "x = t.", "")] = ("x = t.", "", ["amount"])
-    inline._CACHE[inline._key("file:///b.py", "y = t.", "")] = ("y = t.", "", ["fare"])
+    inline._CACHE[inline._key("file:///a.py", "x = t.", "")] = inline._entry("x = t.", "",
+                                                                              ["amount"])
+    inline._CACHE[inline._key("file:///b.py", "y = t.", "")] = inline._entry("y = t.", "",
+                                                                              ["fare"])
     inline.forget(None, "file:///a.py")
     assert [k[0] for k in inline._CACHE] == ["file:///b.py"]
     assert inline._typed_through("file:///b.py", "y = t.fa", "") == ["re"]
+    assert inline._typed_through("file:///b.py", "z = t.fa", "") is None  # another prefix
+    assert inline._typed_through("file:///b.py", "y = t.fa", "\nmore") is None  # suffix
+    # a long document: the cache keeps windows, not the whole text
+    long = "# x\n" * 5000 + "y = t."
+    inline._CACHE[inline._key("file:///c.py", long, "")] = inline._entry(long, "", ["fare"])
+    assert sum(len(str(v)) for v in inline._CACHE.values()) < 10_000
+    assert inline._typed_through("file:///c.py", long + "f", "") == ["are"]
     inline._CACHE.clear()
 
 

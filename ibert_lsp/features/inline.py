@@ -26,14 +26,20 @@ if TYPE_CHECKING:
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 128
+PREFIX_WINDOW, SUFFIX_WINDOW = 4000, 2000  # what a suggestion depends on (and is keyed by)
 
 
 def _key(uri: str, prefix: str, suffix: str) -> tuple:
     h = hashlib.blake2b(digest_size=12)
-    h.update(prefix[-4000:].encode("utf-8", "replace"))
+    h.update(prefix[-PREFIX_WINDOW:].encode("utf-8", "replace"))
     h.update(b"\0")
-    h.update(suffix[:2000].encode("utf-8", "replace"))
+    h.update(suffix[:SUFFIX_WINDOW].encode("utf-8", "replace"))
     return uri, h.hexdigest()
+
+
+def _entry(prefix: str, suffix: str, texts: list[str]) -> tuple:
+    """What the cache keeps: the windows and lengths, not two copies of the document."""
+    return len(prefix), prefix[-PREFIX_WINDOW:], len(suffix), suffix[:SUFFIX_WINDOW], texts
 
 
 def _typed_through(uri: str, prefix: str, suffix: str) -> list[str] | None:
@@ -41,10 +47,11 @@ def _typed_through(uri: str, prefix: str, suffix: str) -> list[str] | None:
     for (u, _), entry in reversed(_CACHE.items()):
         if u != uri:
             continue
-        old_prefix, old_suffix, texts = entry
-        if old_suffix != suffix or not prefix.startswith(old_prefix):
+        n_old, old_window, n_suffix, suffix_window, texts = entry
+        if n_suffix != len(suffix) or suffix[:SUFFIX_WINDOW] != suffix_window or len(
+                prefix) < n_old or prefix[n_old - len(old_window):n_old] != old_window:
             continue
-        typed = prefix[len(old_prefix):]
+        typed = prefix[n_old:]
         if not typed or "\n" in typed:
             continue
         rest = [t[len(typed):] for t in texts if t.startswith(typed) and len(t) > len(typed)]
@@ -90,7 +97,7 @@ async def inline_completion(ls: IbertServer, params: types.InlineCompletionParam
             key = _key(uri, prefix, suffix)
             cached = _CACHE.get(key)
             if cached is not None:
-                texts = cached[2]
+                texts = cached[-1]
             else:
                 an = await current_analysis(ls, uri)
                 from ibert_lsp.tasks.continuations import continuations
@@ -101,8 +108,9 @@ async def inline_completion(ls: IbertServer, params: types.InlineCompletionParam
                     deadline_s=ls.model_deadline())
                 from ibert_lsp.tasks.relevance import completion_verdict
 
-                texts = [t for t in texts or [] if completion_verdict("", t, suffix).ok]
-                _CACHE[key] = (prefix, suffix, texts)
+                line_rest = suffix.split("\n", 1)[0]  # all the verdict reads of the suffix
+                texts = [t for t in texts or [] if completion_verdict("", t, line_rest).ok]
+                _CACHE[key] = _entry(prefix, suffix, texts)
                 while len(_CACHE) > _CACHE_SIZE:
                     _CACHE.popitem(last=False)
         pos = to_client(doc, line, character, lines)
