@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 
 
 def _args(args: Any, names: list[str]) -> dict:
+    """A command's arguments by name: an object, or positional (also wrapped in one list,
+    as some clients send them)."""
     if args is None:
         return {}
     if isinstance(args, dict):
         return args
     args = list(args)
+    if len(args) == 1 and isinstance(args[0], list):
+        args = args[0]
     if len(args) == 1 and isinstance(args[0], dict):
         return args[0]
     return {n: a for n, a in zip(names, args)}
@@ -63,8 +67,7 @@ def _pcts(values: list[float]) -> dict:
 async def ask_cmd(ls: IbertServer, *args):
     from ibert_lsp.features.services import ask
 
-    a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
-              ["question", "uri"])
+    a = _args(args, ["question", "uri"])
     question = str(_need(a, "question"))
     schemas = {}
     if a.get("uri"):
@@ -80,8 +83,7 @@ async def to_sql_cmd(ls: IbertServer, *args):
     from ibert_lsp.features.services import compile_to_sql
     from ibert_lsp.validate.errors import GateError
 
-    a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
-              ["uri", "range", "dialect"])
+    a = _args(args, ["uri", "range", "dialect"])
     uri = _need(a, "uri")
     doc = ls.document(uri)
     dialect = a.get("dialect") or ls.settings.dialect
@@ -104,8 +106,7 @@ async def to_sql_cmd(ls: IbertServer, *args):
 async def from_sql_cmd(ls: IbertServer, *args):
     from ibert_lsp.features.services import translate_sql
 
-    a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
-              ["sql", "uri"])
+    a = _args(args, ["sql", "uri"])
     sql = str(_need(a, "sql"))
     schemas = (await current_analysis(ls, a["uri"])).schemas if a.get("uri") else dict(
         ls.config_schemas)
@@ -117,8 +118,7 @@ async def doc_cmd(ls: IbertServer, *args):
     from ibert_lsp.features.services import docstring_result
     from ibert_lsp.tasks.documentation import DocError
 
-    a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args,
-              ["uri", "line", "style"])
+    a = _args(args, ["uri", "line", "style"])
     uri = _need(a, "uri")
     doc = ls.document(uri)
     line = a.get("line")
@@ -141,7 +141,7 @@ async def analysis_stats_cmd(ls: IbertServer, *args):
     `modeled`: 0-based first lines of statements whose value the analysis knows after the
     statement (a bound name, or an expression that evaluated); `analyzed`: every statement
     it tried; `problems`: diagnostics it found."""
-    a = _args(args[0] if len(args) == 1 and isinstance(args[0], list) else args, ["uri"])
+    a = _args(args, ["uri"])
     an = await current_analysis(ls, _need(a, "uri"))
     stmts = list(getattr(an, "statements", []) or [])
     custom = getattr(an, "modeled_lines", None)
