@@ -245,20 +245,14 @@ def check(task: str, inp: dict, context: dict | None, text: str, *,
     raise ValueError(f"unknown task {task!r}")
 
 
-def closest_first(original: str, texts: list[str]) -> list[str]:
-    """`texts` ordered by how little they change `original` (stable): a fix should change as
-    little of the user's code as it can, while the model's likeliest fix may rewrite it."""
-    from ibert_lsp.tasks.relevance import closest_first as by_edit
-
-    return by_edit(original, texts)
-
-
 def checked_candidates(generator: Generator, task: str, inp: dict, context: dict | None = None,
                        **kwargs) -> list[Checked]:
     """Every parsed candidate with its verdict, accepted ones first, in the generator's order
     (error fixes: closest edit first, `closest_first`)."""
     texts = model_candidates(generator, task, inp, context, **kwargs)
     if task == "error_resolution":
+        from ibert_lsp.tasks.relevance import closest_first
+
         texts = closest_first(str(inp.get("code", "")), texts)
     checked = [Checked(c, check(task, inp, context, c)) for c in texts]
     return sorted(checked, key=lambda c: not c.verdict.ok)

@@ -294,7 +294,7 @@ def fixes(
     for title, new_code in _rule_candidates(code, schemas, problem, env):
         consider(title, new_code, "rule")
     if generator is not None and len(out) < max_fixes and not (cancel and cancel.is_set()):
-        from ibert_lsp.tasks.candidates import closest_first
+        from ibert_lsp.tasks.relevance import closest_first
 
         found = model_fixes(code, schemas, problem, generator, n=n_model,
                             max_new_tokens=max_new_tokens, deadline_s=deadline_s, cancel=cancel)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
 
 FREQUENCY_FILE = Path(__file__).resolve().parent.parent / "data" / "method_frequency.json"
 
@@ -22,7 +21,7 @@ def _counts() -> dict[str, dict[str, int]]:
         return {}  # no table: alphabetical order, as Ibis lists its members
 
 
-def receiver_kinds(cls: type, value: Any = None) -> tuple[str, ...]:
+def receiver_kinds(cls: type) -> tuple[str, ...]:
     """The frequency table's keys that describe values of `cls` (most specific first)."""
     import ibis.expr.types as ir
     from ibis.common.deferred import Deferred

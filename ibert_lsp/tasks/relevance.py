@@ -119,7 +119,8 @@ def fix_verdict(original: str, fixed: str, tables: set[str] | None = None) -> Ve
 
 
 def closest_first(original: str, texts: list[str]) -> list[str]:
-    """`texts` ordered by edit distance to `original` (stable)."""
+    """`texts` ordered by edit distance to `original` (stable): a fix should change as little
+    of the user's code as it can, while the model's likeliest fix may rewrite it."""
     return sorted(texts, key=lambda t: edit_distance(original, t))
 
 

@@ -71,11 +71,12 @@ def ibis_function_type(name: str) -> type | None:
         ann = inspect.signature(fn).return_annotation
     except (TypeError, ValueError):
         return None
-    if str(ann).strip("'\"") in ("SQLString", "ibis.expr.sql.SQLString"):
+    text = str(ann).strip("'\"")
+    if text in ("SQLString", "ibis.expr.sql.SQLString"):
         from ibis.expr.sql import SQLString
 
         return SQLString
-    if str(ann).strip("'\"") in ("BaseBackend", "ibis.backends.BaseBackend"):
+    if text in ("BaseBackend", "ibis.backends.BaseBackend"):
         from ibis.backends import BaseBackend
 
         return BaseBackend
@@ -105,12 +106,6 @@ def dotted_name(node: ast.AST) -> str | None:
     return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else None
 
 
-def _column_type() -> type:
-    import ibis.expr.types as ir
-
-    return ir.Column
-
-
 def type_of(source: str, types: dict[str, type]) -> type | None:
     """The class the expression `source` evaluates to, from the classes of its names."""
     try:  # in parentheses: a chain written over several lines (`t.f(...)\n    .g(...)`)
@@ -136,8 +131,6 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
                 return ibis_function_type(func.attr)
             if func.attr == "fetch" and (dotted_name(func.value) or "").startswith("ibis.examples.") \
                     and "ibis" not in types:
-                import ibis.expr.types as ir
-
                 return ir.Table  # ibis.examples.<name>.fetch()
             owner = node_type(func.value, types)
             return return_type(owner, func.attr) if owner is not None else None
@@ -150,14 +143,14 @@ def node_type(node: ast.AST, types: dict[str, type]) -> type | None:
         if isinstance(member, property):
             return return_type(owner, node.attr)
         if member is None and issubclass(owner, ir.Table):
-            return _column_type()  # `t.some_column` on a table whose columns are unknown
+            return ir.Column  # `t.some_column` on a table whose columns are unknown
         return None
     if isinstance(node, ast.Subscript):
         owner = node_type(node.value, types)
         if owner is not None and issubclass(owner, ir.Table):
             key = node.slice
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                return _column_type()
+                return ir.Column
             return owner  # t[["a", "b"]], t[mask]: still a table
         return None
     return None
